@@ -1,0 +1,95 @@
+"""
+Settings of the mailserver formula: defaults merged with pillar, checked before use.
+
+``map.jinja`` calls :py:func:`settings` while it renders, so a bad pillar stops the whole
+run before any state has changed anything; the error names the pillar key and the reason.
+"""
+
+import copy
+import re
+
+from salt.exceptions import SaltInvocationError
+
+__virtualname__ = "mailserver"
+
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def __virtual__():
+    return __virtualname__
+
+
+class PillarError(SaltInvocationError):
+    """A pillar value the formula cannot use. The message starts with the pillar key."""
+
+    def __init__(self, key, reason):
+        super().__init__(f"pillar mailserver:{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+def _merge(base, update, path=""):
+    """Deep-merge ``update`` into a copy of ``base``; a key the defaults do not have is an error
+    (a typo in pillar must not be silently ignored)."""
+    out = copy.deepcopy(base)
+    for key, value in update.items():
+        where = f"{path}:{key}" if path else str(key)
+        if key not in base:
+            raise PillarError(where, "unknown key (check its spelling against pillar.example)")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise PillarError(where, f"must be a mapping, not {type(value).__name__}")
+            out[key] = _merge(base[key], value, where)
+        else:
+            if base[key] not in ("", None) and not isinstance(value, type(base[key])):
+                raise PillarError(
+                    where, f"must be {type(base[key]).__name__}, not {type(value).__name__}"
+                )
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def is_hostname(name):
+    """True when ``name`` is a fully qualified DNS host name (at least two labels).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver.is_hostname mx1.example.com
+    """
+    if not isinstance(name, str) or len(name) > 253 or "." not in name:
+        return False
+    return all(_LABEL.match(label) for label in name.lower().rstrip(".").split("."))
+
+
+def settings(defaults, pillar=None):
+    """
+    Return the formula's settings: ``defaults`` with ``pillar`` merged over them, checked and
+    completed (the host name from the minion's fqdn, the mail name from the host name).
+
+    Raises an error naming the pillar key and the reason when the pillar is unusable.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver.settings '{"hostname": ""}' '{"hostname": "mx1.example.com"}'
+    """
+    pillar = pillar or {}
+    if not isinstance(pillar, dict):
+        raise PillarError("", f"must be a mapping, not {type(pillar).__name__}")
+    out = _merge(defaults, pillar)
+    if not out["hostname"]:
+        out["hostname"] = __grains__.get("fqdn", "")
+    if not is_hostname(out["hostname"]):
+        raise PillarError("hostname", f"{out['hostname']!r} is not a fully qualified host name")
+    out["hostname"] = out["hostname"].lower().rstrip(".")
+    if not out["mailname"]:
+        out["mailname"] = out["hostname"].split(".", 1)[1]
+    if not is_hostname(out["mailname"]):
+        raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
+    pkgs = out["base"]["pkgs"]
+    if not all(isinstance(p, str) and p for p in pkgs):
+        raise PillarError("base:pkgs", "must be a list of package names")
+    return out

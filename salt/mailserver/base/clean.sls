@@ -1,0 +1,8 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- from tplroot ~ "/map.jinja" import mailserver with context %}
+
+mailserver-base-clean-file-absent-mailname:
+  file.absent:
+    - name: {{ mailserver.base.mailname_file }}

@@ -1,0 +1,5 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# The whole mail host: one sub-state per service.
+include:
+  - .base

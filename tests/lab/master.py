@@ -1,0 +1,147 @@
+"""The salt-master the lab is driven by: configured as a user's master would be.
+
+``config()`` is the master configuration both for the pytest-salt-factories master of the
+tests and for the ``make demo`` master: file_roots serve ``salt/`` only (its ``_modules``,
+``_states`` and ``_runners`` are links to the repository's folders), pillar_roots serve
+``pillar/``, and the reactor lives under ``salt/reactor``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from . import config as labconfig
+from .sh import log, run
+
+DEMO_DIR = labconfig.STATE / "master"
+PORTS = {"publish_port": 4505, "ret_port": 4506}
+
+
+def config() -> dict:
+    salt_root = labconfig.REPO / "salt"
+    return {
+        "interface": labconfig.HOST_IP4,
+        "file_roots": {"base": [str(salt_root)]},
+        "pillar_roots": {"base": [str(labconfig.REPO / "pillar")]},
+        "reactor": [
+            {"salt/minion/*/start": [str(salt_root / "reactor" / "minion_start.sls")]},
+        ],
+        "auto_accept": False,
+        "open_mode": False,
+        "state_output": "changes",
+    }
+
+
+def minion_config(ret_port: int, publish_port: int) -> str:
+    return yaml.safe_dump({
+        "master": labconfig.HOST_IP4,
+        "master_port": ret_port,
+        "publish_port": publish_port,
+        "acceptance_wait_time": 2,
+        "acceptance_wait_time_max": 5,
+        "random_reauth_delay": 0,
+        "log_level_logfile": "info",
+    })
+
+
+# --- the demo's master: a plain salt-master daemon from the project's venv -------------------
+
+def _bin(tool: str) -> str:
+    return str(Path(sys.executable).with_name(tool))
+
+
+def demo_start() -> None:
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    root = DEMO_DIR / "root"
+    conf = {
+        **config(), **PORTS,
+        "root_dir": str(root),
+        "pki_dir": str(root / "pki"),
+        "cachedir": str(root / "cache"),
+        "sock_dir": str(root / "sock"),
+        "pidfile": str(root / "salt-master.pid"),
+        "log_file": str(root / "master.log"),
+        "key_logfile": str(root / "key.log"),
+        "user": "root",
+    }
+    (DEMO_DIR / "master").write_text(yaml.safe_dump(conf))
+    demo_stop()
+    subprocess.Popen([_bin("salt-master"), "-c", str(DEMO_DIR), "-l", "quiet"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((labconfig.HOST_IP4, PORTS["ret_port"]), 1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"salt-master did not start; see {root / 'master.log'}")
+
+
+def demo_stop() -> None:
+    try:
+        pid = int((DEMO_DIR / "root" / "salt-master.pid").read_text())
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.killpg(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+def salt(conf_dir: Path, *args: str, tool: str = "salt", check: bool = True, timeout=1800):
+    """Run a salt CLI (salt, salt-key, salt-run) against the master configured in conf_dir."""
+    return run(_bin(tool), "-c", str(conf_dir), *args, check=check, timeout=timeout)
+
+
+def apply(conf_dir: Path, tgt: str, *args: str) -> tuple[int, dict]:
+    """``salt TGT state.apply ARGS`` through the master; (exit status, {minion: states})."""
+    proc = salt(conf_dir, tgt, "state.apply", *args, "--out=json", "--static", check=False)
+    try:
+        data = json.loads(proc.stdout)
+    except ValueError:
+        data = {}
+    if not data:
+        raise RuntimeError(f"state.apply returned no data: {proc.stdout[-3000:]}"
+                           f"{proc.stderr[-3000:]}")
+    return proc.returncode, data
+
+
+def accept(conf_dir: Path, minion: str, timeout: float = 90) -> None:
+    """Accept the minion's key once it asks, then wait until it answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        keys = salt(conf_dir, "--list=unaccepted", "--out=json", tool="salt-key", check=False)
+        if minion in keys.stdout:
+            salt(conf_dir, "-y", "-a", minion, tool="salt-key")
+            break
+        if minion in salt(conf_dir, "--list=accepted", "--out=json", tool="salt-key",
+                          check=False).stdout:
+            break
+        time.sleep(1)
+    else:
+        raise TimeoutError(f"minion {minion} never asked the master for its key")
+    wait_ping(conf_dir, minion, deadline - time.monotonic())
+
+
+def wait_ping(conf_dir: Path, minion: str, timeout: float = 90) -> float:
+    """Wait until the minion answers test.ping through the master; return seconds waited."""
+    start = time.monotonic()
+    while time.monotonic() < start + timeout:
+        if salt(conf_dir, minion, "test.ping", "--out=json", "-t", "5",
+                check=False).returncode == 0:
+            log.info("minion %s answers", minion)
+            return time.monotonic() - start
+        time.sleep(1)
+    raise TimeoutError(f"minion {minion} does not answer test.ping after {timeout:.0f}s")
