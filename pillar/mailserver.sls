@@ -11,7 +11,9 @@ mailserver:
   # (cron, bounces). Default: the host name without its first label.
   mailname: example.com
   base:
-    # Packages every mail host needs before any service (TLS tools, CA bundle).
+    # Packages every mail host needs before any service: the CA bundle, openssl for TLS
+    # checks, dig for DNS checks. The list replaces the default one.
     pkgs:
       - ca-certificates
       - openssl
+      - bind9-dnsutils

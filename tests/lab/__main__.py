@@ -26,8 +26,9 @@ def _demo() -> int:
     timings = lab.up(start_master)
     master.accept(master.DEMO_DIR, "mx1")
     t_up = time.monotonic() - t0
-    print("applying the highstate to mx1 through the master (salt 'mx*' state.apply) ...",
-          flush=True)
+    print(
+        "applying the highstate to mx1 through the master (salt 'mx*' state.apply) ...", flush=True
+    )
     rc, data = master.apply(master.DEMO_DIR, "mx*")
     t_apply = time.monotonic() - t0 - t_up
     states = data.get("mx1", {})
@@ -39,8 +40,8 @@ def _demo() -> int:
     ok = rc == 0
     mx1, peer = config.HOSTS["mx1"], config.HOSTS["peer"]
     print(f"""
-Lab up in {timings['up']:.0f}s (images {timings['images']:.0f}s); highstate in {t_apply:.0f}s:
-{len(states)} states, {len(changed)} changed, {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}.
+Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {t_apply:.0f}s:
+{len(states)} states, {len(changed)} changed, {len(failed)} failed {failed or ""}
 
   host     addresses                              role
   master   {config.HOST_IP4:15} {config.HOST_IP6:22} salt-master + apt proxy (this machine)

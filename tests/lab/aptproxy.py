@@ -45,7 +45,9 @@ def start() -> None:
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             ["/usr/sbin/apt-cacher-ng", "-c", str(CONF), "ForeGround=1"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     PIDFILE.write_text(str(proc.pid))

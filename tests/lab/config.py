@@ -29,8 +29,14 @@ NET4 = ipaddress.ip_network("198.51.100.0/24")
 NET6 = ipaddress.ip_network("2001:db8:100::/64")
 FORBIDDEN = [
     ipaddress.ip_network(n)
-    for n in ("192.0.2.0/24", "203.0.113.0/24", "fd00::/8", "10.0.0.0/8", "172.16.0.0/12",
-              "192.168.0.0/16")
+    for n in (
+        "192.0.2.0/24",
+        "203.0.113.0/24",
+        "fd00::/8",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+    )
 ]
 
 HOST_IP4 = "198.51.100.1"
@@ -70,19 +76,33 @@ class Host:
 
 HOSTS = {
     "mx1": Host("mx1", f"mx1.{LAB_DOMAIN}", "198.51.100.10", "2001:db8:100::10", "base", True),
-    "peer": Host("peer", f"peer.{PEER_DOMAIN}", "198.51.100.20", "2001:db8:100::20", "peer",
-                 False),
+    "peer": Host("peer", f"peer.{PEER_DOMAIN}", "198.51.100.20", "2001:db8:100::20", "peer", False),
 }
 BRIDGE_NETNS = f"{PREFIX}-br"
 HOST_VETH = f"{PREFIX}-host"
 
 # Images: what each one holds beyond Debian minbase. Changing a list rebuilds that image.
 BASE_PACKAGES = [
-    "systemd", "systemd-sysv", "dbus", "iproute2", "iputils-ping", "python3", "python3-venv",
-    "ca-certificates", "procps", "less", "fuse3",
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "iproute2",
+    "iputils-ping",
+    "python3",
+    "python3-venv",
+    "ca-certificates",
+    "procps",
+    "less",
+    "fuse3",
 ]
-PEER_PACKAGES = BASE_PACKAGES + [
-    "bind9", "bind9-dnsutils", "swaks", "openssl", "curl", "netcat-openbsd",
+PEER_PACKAGES = [
+    *BASE_PACKAGES,
+    "bind9",
+    "bind9-dnsutils",
+    "swaks",
+    "openssl",
+    "curl",
+    "netcat-openbsd",
     "python3-dnspython",
 ]
 IMAGES = {"base": BASE_PACKAGES, "peer": PEER_PACKAGES}

@@ -9,6 +9,7 @@ systemd-nspawn@.service does on a real host. Everything a host leaves on the mac
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,11 +18,17 @@ import time
 from pathlib import Path
 
 from . import config
-from .sh import CommandError, log, run
+from .sh import CommandError, run
 
 REBOOT_STATUS = 133
-ENV = ["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-       "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"]
+ENV = [
+    "env",
+    "-i",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root",
+    "LANG=C.UTF-8",
+    "TERM=dumb",
+]
 
 
 def hostdir(name: str) -> Path:
@@ -34,12 +41,21 @@ def root(name: str) -> Path:
 
 def nspawn_argv(host: config.Host) -> list[str]:
     return [
-        "systemd-nspawn", "--register=no", "--keep-unit", "--boot",
-        f"--directory={root(host.name)}", f"--machine={host.name}", f"--hostname={host.fqdn}",
+        "systemd-nspawn",
+        "--register=no",
+        "--keep-unit",
+        "--boot",
+        f"--directory={root(host.name)}",
+        f"--machine={host.name}",
+        f"--hostname={host.fqdn}",
         f"--network-namespace-path=/run/netns/{host.netns}",
-        "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=read-only",
+        "--resolv-conf=off",
+        "--timezone=off",
+        "--link-journal=no",
+        "--console=read-only",
         # FUSE for the encrypted mail store
-        "--bind=/dev/fuse", "--property=DeviceAllow=/dev/fuse rwm",
+        "--bind=/dev/fuse",
+        "--property=DeviceAllow=/dev/fuse rwm",
     ]
 
 
@@ -58,10 +74,8 @@ def _pid(name: str, what: str) -> int | None:
 def _children(pid: int) -> list[int]:
     kids = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             kids += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return kids
 
 
@@ -89,8 +103,15 @@ def prepare(host: config.Host, image_dir: Path, minion_conf: str | None) -> None
     d = hostdir(host.name)
     for sub in ("upper", "work", "root"):
         (d / sub).mkdir(parents=True, exist_ok=True)
-    run("mount", "-t", "overlay", f"lab-{host.name}", "-o",
-        f"lowerdir={image_dir},upperdir={d / 'upper'},workdir={d / 'work'}", str(root(host.name)))
+    run(
+        "mount",
+        "-t",
+        "overlay",
+        f"lab-{host.name}",
+        "-o",
+        f"lowerdir={image_dir},upperdir={d / 'upper'},workdir={d / 'work'}",
+        str(root(host.name)),
+    )
     r = root(host.name)
     short = host.name
     (r / "etc/hostname").write_text(host.fqdn + "\n")
@@ -117,8 +138,12 @@ def boot(host: config.Host) -> None:
     console = open(d / "console.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.lab.container", host.name],
-        cwd=config.REPO, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        start_new_session=True, env={**os.environ, "PYTHONPATH": str(config.REPO)},
+        cwd=config.REPO,
+        stdout=console,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(config.REPO)},
     )
     console.close()
     (d / "supervisor.pid").write_text(str(proc.pid))
@@ -131,8 +156,18 @@ def wait_running(name: str, timeout: float = 120) -> float:
     state = "not started"
     while time.monotonic() < deadline:
         if leader(name) is not None:
-            proc = run("nsenter", "-t", str(leader(name)), "-a", *ENV, "systemctl",
-                       "is-system-running", check=False, quiet=True, timeout=30)
+            proc = run(
+                "nsenter",
+                "-t",
+                str(leader(name)),
+                "-a",
+                *ENV,
+                "systemctl",
+                "is-system-running",
+                check=False,
+                quiet=True,
+                timeout=30,
+            )
             state = proc.stdout.strip()
             if state == "running":
                 return time.monotonic() - start
@@ -140,18 +175,22 @@ def wait_running(name: str, timeout: float = 120) -> float:
                 failed = sh(name, "systemctl --failed --no-legend --plain", check=False)
                 raise RuntimeError(f"{name} booted degraded; failed units:\n{failed.stdout}")
         time.sleep(0.5)
-    raise TimeoutError(f"{name} not running after {timeout}s (last state: {state}); "
-                       f"console: {hostdir(name) / 'console.log'}")
+    raise TimeoutError(
+        f"{name} not running after {timeout}s (last state: {state}); "
+        f"console: {hostdir(name) / 'console.log'}"
+    )
 
 
-def exec_(name: str, *argv: str, check: bool = True, input: str | None = None,
-          timeout: float = 600):
+def exec_(
+    name: str, *argv: str, check: bool = True, input: str | None = None, timeout: float = 600
+):
     """Run argv inside the host, in all of its namespaces, with a clean environment."""
     pid = leader(name)
     if pid is None:
         raise RuntimeError(f"lab host {name} is not running")
-    return run("nsenter", "-t", str(pid), "-a", *ENV, *argv, check=check, input=input,
-               timeout=timeout)
+    return run(
+        "nsenter", "-t", str(pid), "-a", *ENV, *argv, check=check, input=input, timeout=timeout
+    )
 
 
 def sh(name: str, script: str, **kw):
@@ -162,10 +201,8 @@ def reboot(name: str, timeout: float = 120) -> float:
     """Reboot the host for real (systemd shuts down, nspawn exits, the root boots again)."""
     old = leader(name)
     start = time.monotonic()
-    try:
+    with contextlib.suppress(CommandError, subprocess.TimeoutExpired):
         exec_(name, "systemctl", "reboot", check=False, timeout=30)
-    except (CommandError, subprocess.TimeoutExpired):
-        pass
     deadline = start + timeout
     while time.monotonic() < deadline:
         new = leader(name)
@@ -179,10 +216,8 @@ def reboot(name: str, timeout: float = 120) -> float:
 def _kill(pid: int | None, sig: int) -> None:
     if pid is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
@@ -233,8 +268,11 @@ def cleanup_all() -> None:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if (cmd and cmd[0].endswith(b"systemd-nspawn")
-                and any(str(hosts).encode() in c for c in cmd)):
+        if (
+            cmd
+            and cmd[0].endswith(b"systemd-nspawn")
+            and any(str(hosts).encode() in c for c in cmd)
+        ):
             _kill(int(proc.name), signal.SIGKILL)
     for target in sorted(mounts_under(hosts), key=len, reverse=True):
         run("umount", "-l", target, check=False)

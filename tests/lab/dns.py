@@ -37,8 +37,9 @@ def zones() -> dict[str, str]:
         out[domain] = text
     out[config.LAB_DOMAIN] += f"@ IN MX 10 {config.HOSTS['mx1'].fqdn}.\n"
     rev4 = ".".join(reversed(str(config.NET4.network_address).split(".")[:3])) + ".in-addr.arpa"
-    rev6 = ".".join(reversed(config.NET6.network_address.exploded.replace(":", "")[:16])) \
-        + ".ip6.arpa"
+    rev6 = (
+        ".".join(reversed(config.NET6.network_address.exploded.replace(":", "")[:16])) + ".ip6.arpa"
+    )
     out[rev4] = _soa(rev4 + ".")
     out[rev6] = _soa(rev6 + ".")
     for h in hosts:

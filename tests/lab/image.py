@@ -69,8 +69,12 @@ def _key(name: str, wheel_dir: Path | None) -> str:
     packages = config.IMAGES[name]
     mmdebstrap = run("mmdebstrap", "--version").stdout.strip()
     return _digest(
-        name, config.SUITE, " ".join(packages), CUSTOMIZE.read_bytes(),
-        _tree_digest(HERE / "rootfs" / name), mmdebstrap,
+        name,
+        config.SUITE,
+        " ".join(packages),
+        CUSTOMIZE.read_bytes(),
+        _tree_digest(HERE / "rootfs" / name),
+        mmdebstrap,
         wheel_dir.name if wheel_dir else "",
     )
 
@@ -91,13 +95,18 @@ def image(name: str) -> Path:
         f"deb {config.DEBIAN_SECURITY} {config.SUITE}-security main",
     ]
     argv = [
-        "mmdebstrap", "--variant=minbase", "--mode=root", "--format=directory",
+        "mmdebstrap",
+        "--variant=minbase",
+        "--mode=root",
+        "--format=directory",
         "--include=" + ",".join(config.IMAGES[name]),
-        f'--customize-hook=sync-in {HERE / "rootfs" / name} /',
+        f"--customize-hook=sync-in {HERE / 'rootfs' / name} /",
     ]
     if wheel_dir:
-        argv += ['--customize-hook=mkdir -p "$1/opt/wheels"',
-                 f"--customize-hook=sync-in {wheel_dir} /opt/wheels"]
+        argv += [
+            '--customize-hook=mkdir -p "$1/opt/wheels"',
+            f"--customize-hook=sync-in {wheel_dir} /opt/wheels",
+        ]
     argv += [f'--customize-hook={CUSTOMIZE} "$1" {name}', config.SUITE, str(tmp), *sources]
     run(*argv, timeout=1800)
     (tmp / ".complete").touch()

@@ -28,9 +28,11 @@ def leftovers() -> list[str]:
             cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "systemd-nspawn" in cmd.split(" ", 1)[0] or (
-            "apt-cacher-ng" in cmd and str(aptproxy.CONF) in cmd
-        ) or "tests.lab.container" in cmd:
+        if (
+            "systemd-nspawn" in cmd.split(" ", 1)[0]
+            or ("apt-cacher-ng" in cmd and str(aptproxy.CONF) in cmd)
+            or "tests.lab.container" in cmd
+        ):
             left.append(f"process {proc.name}: {cmd.strip()}")
     return left
 
@@ -90,15 +92,23 @@ def shell(host: str) -> None:
         raise SystemExit(f"lab host {host} is not running (make demo brings it up)")
     import os
 
-    os.execvp("nsenter", ["nsenter", "-t", str(pid), "-a", *container.ENV[:-1],
-                          "TERM=" + os.environ.get("TERM", "xterm"), "/bin/bash", "-l"])
+    os.execvp(
+        "nsenter",
+        [
+            "nsenter",
+            "-t",
+            str(pid),
+            "-a",
+            *container.ENV[:-1],
+            "TERM=" + os.environ.get("TERM", "xterm"),
+            "/bin/bash",
+            "-l",
+        ],
+    )
 
 
 def status() -> dict[str, str]:
-    return {
-        name: ("running" if container.leader(name) else "stopped") for name in config.HOSTS
-    }
+    return {name: ("running" if container.leader(name) else "stopped") for name in config.HOSTS}
 
 
-__all__ = ["cleanup", "down", "exec_", "leftovers", "reboot", "run", "sh", "shell", "status",
-           "up"]
+__all__ = ["cleanup", "down", "exec_", "leftovers", "reboot", "run", "sh", "shell", "status", "up"]

@@ -42,18 +42,21 @@ def config() -> dict:
 
 
 def minion_config(ret_port: int, publish_port: int) -> str:
-    return yaml.safe_dump({
-        "master": labconfig.HOST_IP4,
-        "master_port": ret_port,
-        "publish_port": publish_port,
-        "acceptance_wait_time": 2,
-        "acceptance_wait_time_max": 5,
-        "random_reauth_delay": 0,
-        "log_level_logfile": "info",
-    })
+    return yaml.safe_dump(
+        {
+            "master": labconfig.HOST_IP4,
+            "master_port": ret_port,
+            "publish_port": publish_port,
+            "acceptance_wait_time": 2,
+            "acceptance_wait_time_max": 5,
+            "random_reauth_delay": 0,
+            "log_level_logfile": "info",
+        }
+    )
 
 
 # --- the demo's master: a plain salt-master daemon from the project's venv -------------------
+
 
 def _bin(tool: str) -> str:
     return str(Path(sys.executable).with_name(tool))
@@ -63,7 +66,8 @@ def demo_start() -> None:
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     root = DEMO_DIR / "root"
     conf = {
-        **config(), **PORTS,
+        **config(),
+        **PORTS,
         "root_dir": str(root),
         "pki_dir": str(root / "pki"),
         "cachedir": str(root / "cache"),
@@ -75,9 +79,13 @@ def demo_start() -> None:
     }
     (DEMO_DIR / "master").write_text(yaml.safe_dump(conf))
     demo_stop()
-    subprocess.Popen([_bin("salt-master"), "-c", str(DEMO_DIR), "-l", "quiet"],
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(
+        [_bin("salt-master"), "-c", str(DEMO_DIR), "-l", "quiet"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -105,16 +113,32 @@ def salt(conf_dir: Path, *args: str, tool: str = "salt", check: bool = True, tim
     return run(_bin(tool), "-c", str(conf_dir), *args, check=check, timeout=timeout)
 
 
+def json_docs(text: str) -> dict:
+    """Merge the JSON documents the salt CLI prints one per minion (--out=json)."""
+    out, pos, decoder = {}, 0, json.JSONDecoder()
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos >= len(text):
+            return out
+        doc, pos = decoder.raw_decode(text, pos)
+        out.update(doc)
+
+
 def apply(conf_dir: Path, tgt: str, *args: str) -> tuple[int, dict]:
-    """``salt TGT state.apply ARGS`` through the master; (exit status, {minion: states})."""
-    proc = salt(conf_dir, tgt, "state.apply", *args, "--out=json", "--static", check=False)
+    """``salt TGT state.apply ARGS`` through the master; (exit status, {minion: states}).
+
+    Not ``--static``: on salt 3008.4 it routes through the batch code, which always exits 0.
+    """
+    proc = salt(conf_dir, tgt, "state.apply", *args, "--out=json", check=False)
     try:
-        data = json.loads(proc.stdout)
+        data = json_docs(proc.stdout)
     except ValueError:
         data = {}
     if not data:
-        raise RuntimeError(f"state.apply returned no data: {proc.stdout[-3000:]}"
-                           f"{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"state.apply returned no data: {proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
     return proc.returncode, data
 
 
@@ -126,8 +150,10 @@ def accept(conf_dir: Path, minion: str, timeout: float = 90) -> None:
         if minion in keys.stdout:
             salt(conf_dir, "-y", "-a", minion, tool="salt-key")
             break
-        if minion in salt(conf_dir, "--list=accepted", "--out=json", tool="salt-key",
-                          check=False).stdout:
+        if (
+            minion
+            in salt(conf_dir, "--list=accepted", "--out=json", tool="salt-key", check=False).stdout
+        ):
             break
         time.sleep(1)
     else:
@@ -135,12 +161,20 @@ def accept(conf_dir: Path, minion: str, timeout: float = 90) -> None:
     wait_ping(conf_dir, minion, deadline - time.monotonic())
 
 
+def accept_timed(conf_dir: Path, minion: str, timeout: float = 90) -> float:
+    start = time.monotonic()
+    accept(conf_dir, minion, timeout)
+    return time.monotonic() - start
+
+
 def wait_ping(conf_dir: Path, minion: str, timeout: float = 90) -> float:
     """Wait until the minion answers test.ping through the master; return seconds waited."""
     start = time.monotonic()
     while time.monotonic() < start + timeout:
-        if salt(conf_dir, minion, "test.ping", "--out=json", "-t", "5",
-                check=False).returncode == 0:
+        if (
+            salt(conf_dir, minion, "test.ping", "--out=json", "-t", "5", check=False).returncode
+            == 0
+        ):
             log.info("minion %s answers", minion)
             return time.monotonic() - start
         time.sleep(1)

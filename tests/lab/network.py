@@ -63,19 +63,49 @@ def up() -> None:
     run("ip", "link", "set", "h-br", "netns", br)
     _in(br, "ip", "link", "set", "h-br", "master", "br0", "up")
     run("ip", "addr", "add", f"{config.HOST_IP4}/{config.NET4.prefixlen}", "dev", config.HOST_VETH)
-    run("ip", "-6", "addr", "add", f"{config.HOST_IP6}/{config.NET6.prefixlen}", "dev",
-        config.HOST_VETH, "nodad")
+    run(
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        f"{config.HOST_IP6}/{config.NET6.prefixlen}",
+        "dev",
+        config.HOST_VETH,
+        "nodad",
+    )
     run("ip", "link", "set", config.HOST_VETH, "up")
     for host in config.HOSTS.values():
         ns = host.netns
         run("ip", "netns", "add", ns)
         _in(ns, "ip", "link", "set", "lo", "up")
-        run("ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", host.veth,
-            "netns", br)
+        run(
+            "ip",
+            "link",
+            "add",
+            "eth0",
+            "netns",
+            ns,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            host.veth,
+            "netns",
+            br,
+        )
         _in(br, "ip", "link", "set", host.veth, "master", "br0", "up")
         _in(ns, "ip", "addr", "add", f"{host.ip4}/{config.NET4.prefixlen}", "dev", "eth0")
-        _in(ns, "ip", "-6", "addr", "add", f"{host.ip6}/{config.NET6.prefixlen}", "dev", "eth0",
-            "nodad")
+        _in(
+            ns,
+            "ip",
+            "-6",
+            "addr",
+            "add",
+            f"{host.ip6}/{config.NET6.prefixlen}",
+            "dev",
+            "eth0",
+            "nodad",
+        )
         _in(ns, "ip", "link", "set", "eth0", "up")
     log.info("lab network up: %s, %s", config.NET4, config.NET6)
 

@@ -12,13 +12,19 @@ class CommandError(RuntimeError):
     pass
 
 
-def run(*argv: str, check: bool = True, input: str | None = None, timeout: float | None = 600,
-        quiet: bool = False) -> subprocess.CompletedProcess:
+def run(
+    *argv: str,
+    check: bool = True,
+    input: str | None = None,
+    timeout: float | None = 600,
+    quiet: bool = False,
+) -> subprocess.CompletedProcess:
     """Run argv (never through a shell); raise CommandError with its output on failure."""
     if not quiet:
         log.debug("run: %s", " ".join(argv))
-    proc = subprocess.run(list(argv), input=input, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    proc = subprocess.run(
+        list(argv), input=input, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and proc.returncode != 0:
         raise CommandError(
             f"{' '.join(argv)} exited {proc.returncode}\n"

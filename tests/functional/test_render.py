@@ -1,0 +1,62 @@
+"""Every SLS of the formula renders against the example pillar; bad pillar stops the render."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def all_sls() -> list[str]:
+    names = []
+    for path in sorted((REPO / "salt" / "mailserver").rglob("*.sls")):
+        rel = path.relative_to(REPO / "salt").with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "init":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
+
+
+def test_there_is_something_to_render():
+    assert "mailserver" in all_sls()
+    assert "mailserver.base.package" in all_sls()
+
+
+@pytest.mark.parametrize("sls", all_sls())
+def test_sls_renders_with_example_pillar(modules, sls):
+    ret = modules.state.show_sls(sls)
+    assert isinstance(ret, dict), ret  # a render error comes back as a list of messages
+    for sid, body in ret.items():
+        assert sid.startswith("mailserver-"), f"state ID {sid} does not follow the house style"
+        assert body["__sls__"].startswith("mailserver")
+
+
+def test_highstate_top_targets_mail_hosts(modules):
+    top = modules.state.show_top()
+    assert top == {"base": ["mailserver"]}
+
+
+def test_mailname_comes_from_pillar(modules):
+    ret = modules.state.show_sls("mailserver.base.config")
+    body = ret["mailserver-base-config-file-managed-mailname"]["file"]
+    assert {"contents": "example.com"} in body
+    assert {"name": "/etc/mailname"} in body
+
+
+@pytest.mark.parametrize(
+    ("pillar", "key", "reason"),
+    [
+        ({"hostname": "not a host name"}, "mailserver:hostname", "not a fully qualified"),
+        ({"hostnme": "mx1.example.com"}, "mailserver:hostnme", "unknown key"),
+        ({"base": ["x"]}, "mailserver:base", "must be a mapping"),
+        ({"base": {"pkgs": "openssl"}}, "mailserver:base:pkgs", "must be list"),
+        ({"mailname": "-bad-.example"}, "mailserver:mailname", "not a domain name"),
+    ],
+)
+def test_bad_pillar_fails_the_render_naming_key_and_reason(modules, pillar, key, reason):
+    ret = modules.state.show_sls("mailserver", pillar={"mailserver": pillar})
+    assert isinstance(ret, list), f"bad pillar rendered: {ret}"
+    message = "\n".join(ret)
+    assert f"pillar {key}:" in message
+    assert reason in message

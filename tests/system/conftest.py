@@ -1,0 +1,98 @@
+"""System tier: the lab, driven by a real salt-master from pytest-salt-factories.
+
+One lab per test session. ``lab`` hands tests a LabSession; a test that tears the lab down
+(the teardown test) leaves it down, and the next test that asks for ``lab`` brings it up
+again from the cached images.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.lab import config, master
+from tests.lab import lab as labmod
+
+TIMINGS = Path(os.environ.get("MSLAB_TIMINGS", config.STATE / "timings.json"))
+
+
+class LabSession:
+    def __init__(self, salt_factories):
+        self._factories = salt_factories
+        self._stack: contextlib.ExitStack | None = None
+        self.master = None
+        self.timings: dict[str, float] = {}
+
+    @property
+    def conf_dir(self) -> Path:
+        return Path(self.master.config_dir)
+
+    def ensure_up(self) -> LabSession:
+        if self._stack is not None:
+            return self
+        if os.geteuid() != 0:
+            pytest.fail("the lab needs root (network namespaces, mounts, nspawn)")
+        self._stack = contextlib.ExitStack()
+
+        def start_master():
+            self.master = self._factories.salt_master_daemon(
+                "lab-master", overrides=master.config()
+            )
+            self._stack.enter_context(self.master.started(start_timeout=120))
+            return self.master.config["ret_port"], self.master.config["publish_port"]
+
+        try:
+            self.timings = labmod.up(start_master)
+            self.timings["minion"] = master.accept_timed(self.conf_dir, "mx1")
+        except BaseException:
+            self.down(check=False)
+            raise
+        TIMINGS.parent.mkdir(parents=True, exist_ok=True)
+        TIMINGS.write_text(json.dumps(self.timings))
+        return self
+
+    def down(self, check: bool = True) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+        if check:
+            labmod.down()
+        else:
+            labmod.cleanup()
+
+    # --- what tests use ------------------------------------------------------------------
+    def salt(self, *args: str, **kw):
+        return master.salt(self.conf_dir, *args, **kw)
+
+    def apply(self, tgt: str = "mx*", *args: str):
+        return master.apply(self.conf_dir, tgt, *args)
+
+    def sh(self, host: str, script: str, **kw):
+        return labmod.sh(host, script, **kw)
+
+
+@pytest.fixture(scope="session")
+def lab_session(salt_factories):
+    session = LabSession(salt_factories)
+    yield session
+    session.down()  # raises when anything is left behind: a failed teardown fails the run
+
+
+@pytest.fixture
+def lab(lab_session):
+    return lab_session.ensure_up()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TIMINGS.exists():
+        t = json.loads(TIMINGS.read_text())
+        terminalreporter.write_line(
+            "lab: up in {:.1f}s of which images {:.1f}s (from cache: {:.1f}s), "
+            "minion answering {:.1f}s later".format(
+                t["up"], t["images"], t["up"] - t["images"], t.get("minion", 0)
+            )
+        )

@@ -1,0 +1,62 @@
+"""The lab's own invariants: address plan, DNS data, image inputs."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from tests.lab import config, dns, image, network
+
+# Ranges that a mail host treats as local or trusted (rspamd's local_addrs, RFC 1918, ULA).
+LOCAL_LOOKING = [
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8", "127.0.0.0/8", "::1/128")
+]
+
+
+def test_lab_ranges_avoid_the_hosts_own_ranges():
+    for bad in ("192.0.2.0/24", "203.0.113.0/24"):
+        assert not config.NET4.overlaps(ipaddress.ip_network(bad))
+
+
+def test_check_ranges_accepts_this_machine():
+    network.check_ranges()  # raises when a host route collides with the lab
+
+
+def test_check_ranges_refuses_a_colliding_range(monkeypatch):
+    monkeypatch.setattr(config, "NET4", ipaddress.ip_network("192.0.2.0/25"))
+    with pytest.raises(RuntimeError, match=r"overlaps reserved range 192\.0\.2\.0/24"):
+        network.check_ranges()
+
+
+def test_peer_does_not_look_local_to_the_mail_host():
+    mx1, peer = config.HOSTS["mx1"], config.HOSTS["peer"]
+    for addr in (peer.ip4, peer.ip6):
+        ip = ipaddress.ip_address(addr)
+        assert not any(ip in net for net in LOCAL_LOOKING if net.version == ip.version)
+    assert {peer.ip4, peer.ip6}.isdisjoint({mx1.ip4, mx1.ip6})
+
+
+def test_every_lab_address_is_in_the_lab_ranges():
+    for h in config.HOSTS.values():
+        assert ipaddress.ip_address(h.ip4) in config.NET4
+        assert ipaddress.ip_address(h.ip6) in config.NET6
+
+
+def test_dns_has_forward_and_reverse_for_every_host():
+    zones = dns.zones()
+    text = "\n".join(zones.values())
+    for h in config.HOSTS.values():
+        label = h.fqdn.split(".")[0]
+        assert f"{label} IN A {h.ip4}" in text
+        assert f"{label} IN AAAA {h.ip6}" in text
+        assert f"{ipaddress.ip_address(h.ip4).reverse_pointer}. IN PTR {h.fqdn}." in text
+        assert f"{ipaddress.ip_address(h.ip6).reverse_pointer}. IN PTR {h.fqdn}." in text
+    assert "." in zones  # a private root: names outside the lab fail fast
+
+
+def test_minion_requirements_follow_the_single_pin_file():
+    pins = image.minion_requirements()
+    assert any(p.startswith("salt==") for p in pins)
+    assert {p.split("==")[0].lower() for p in pins} >= {"salt", "pymysql", "passlib", "dnspython"}

@@ -1,0 +1,72 @@
+"""Unit tests of the settings module (defaults + pillar, checked)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def mod():
+    spec = importlib.util.spec_from_file_location("mailserver_mod", REPO / "_modules/mailserver.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.__grains__ = {"fqdn": "mail.example.org"}
+    return module
+
+
+def test_defaults_complete_from_the_minion(mod, defaults):
+    out = mod.settings(defaults, {})
+    assert out["hostname"] == "mail.example.org"
+    assert out["mailname"] == "example.org"
+    assert "openssl" in out["base"]["pkgs"]
+
+
+def test_pillar_overrides_and_is_normalised(mod, defaults):
+    out = mod.settings(defaults, {"hostname": "MX1.Example.COM.", "mailname": "example.net"})
+    assert out["hostname"] == "mx1.example.com"
+    assert out["mailname"] == "example.net"
+
+
+def test_defaults_are_not_mutated(mod, defaults):
+    before = repr(defaults)
+    mod.settings(defaults, {"base": {"pkgs": ["x"]}})
+    assert repr(defaults) == before
+
+
+@pytest.mark.parametrize(
+    ("pillar", "message"),
+    [
+        ({"hostname": 5}, "pillar mailserver:hostname: 5 is not a fully qualified host name"),
+        ({"hostname": "localhost"}, "pillar mailserver:hostname: 'localhost' is not a fully"),
+        ({"extra": 1}, "pillar mailserver:extra: unknown key"),
+        ({"base": {"pkgz": []}}, "pillar mailserver:base:pkgz: unknown key"),
+        ({"base": {"pkgs": [""]}}, "pillar mailserver:base:pkgs: must be a list of package"),
+        ({"base": {"pkgs": {"a": 1}}}, "pillar mailserver:base:pkgs: must be list, not dict"),
+        ("text", "pillar mailserver:: must be a mapping, not str"),
+    ],
+)
+def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
+    with pytest.raises(mod.PillarError) as err:
+        mod.settings(defaults, pillar)
+    assert str(err.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("mx1.example.com", True),
+        ("a-b.c", True),
+        ("example", False),
+        ("-a.example.com", False),
+        ("a_b.example.com", False),
+        ("a" * 64 + ".com", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_is_hostname(mod, name, ok):
+    assert mod.is_hostname(name) is ok
