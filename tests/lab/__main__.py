@@ -23,8 +23,13 @@ def _demo() -> int:
         master.demo_start()
         return master.PORTS["ret_port"], master.PORTS["publish_port"]
 
-    timings = lab.up(start_master)
-    master.accept(master.DEMO_DIR, "mx1")
+    try:
+        timings = lab.up(start_master)
+        master.accept(master.DEMO_DIR, "mx1")
+    except BaseException:  # a failure or Ctrl-C while building: leave nothing behind
+        master.demo_stop()
+        lab.cleanup()
+        raise
     t_up = time.monotonic() - t0
     print(
         "applying the highstate to mx1 through the master (salt 'mx*' state.apply) ...", flush=True
