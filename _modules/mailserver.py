@@ -36,7 +36,9 @@ def _merge(base, update, path=""):
         where = f"{path}:{key}" if path else str(key)
         if key not in base:
             raise PillarError(where, "unknown key (check its spelling against pillar.example)")
-        if isinstance(base[key], dict):
+        if base[key] is None:  # free-form: checked by its own validator
+            out[key] = copy.deepcopy(value)
+        elif isinstance(base[key], dict):
             if not isinstance(value, dict):
                 raise PillarError(where, f"must be a mapping, not {type(value).__name__}")
             out[key] = _merge(base[key], value, where)
@@ -89,7 +91,19 @@ def settings(defaults, pillar=None):
         out["mailname"] = out["hostname"].split(".", 1)[1]
     if not is_hostname(out["mailname"]):
         raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
-    pkgs = out["base"]["pkgs"]
-    if not all(isinstance(p, str) and p for p in pkgs):
-        raise PillarError("base:pkgs", "must be a list of package names")
+    for section in ("base", "mariadb", "postfix", "dovecot"):
+        pkgs = out[section]["pkgs"]
+        if not all(isinstance(p, str) and p for p in pkgs):
+            raise PillarError(f"{section}:pkgs", "must be a list of package names")
+    tls = out["tls"]
+    if bool(tls["certificate"]) != bool(tls["private_key"]):
+        raise PillarError("tls", "give both certificate and private_key, or neither")
+    for name, port in out["ports"].items():
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise PillarError(f"ports:{name}", f"{port!r} is not a port number")
+    # the accounts as pillar gives them, once they pass their checks
+    out["accounts"] = {
+        k: out[k] or ({} if k != "domains" else []) for k in ("domains", "mailboxes", "aliases")
+    }
+    __salt__["mailserver_accounts.validate"](out["accounts"])
     return out

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # Example pillar for the demo mail host mx1.example.com (the lab's `make demo` applies it).
-# Every key is optional; defaults live in salt/mailserver/parameters/defaults.yaml, and a key
-# that the formula does not know is refused (so a typo is an error, not silently ignored).
+# Defaults live in salt/mailserver/parameters/defaults.yaml; a key that the formula does not
+# know is refused (a typo is an error, not silently ignored), and every value is checked
+# before anything changes on the host.
 mailserver:
   # The mail host's fully qualified name: Postfix's EHLO name, the TLS certificate's name,
   # the target of the MX records. Default: the minion's fqdn grain.
@@ -10,6 +11,42 @@ mailserver:
   # The domain written to /etc/mailname: what follows @ in mail the host itself sends
   # (cron, bounces). Default: the host name without its first label.
   mailname: example.com
+
+  # The mail domains this host receives for. Removing one removes its mailboxes and aliases.
+  domains:
+    - example.com
+    - example.org
+
+  # Mailboxes: address -> password hash (never a password) and an optional quota.
+  # Make a hash with `salt-call --local mailserver_accounts.hash_password [SCHEME]`: it
+  # prompts without echo. Schemes: SHA512-CRYPT (the guide's, $6$), BLF-CRYPT ($2y$),
+  # ARGON2ID ($argon2id$); a {SCHEME} prefix is optional. Keep real hashes GPG-encrypted
+  # (see README). The demo passwords are <name>-demo-pass.
+  mailboxes:
+    alice@example.com:
+      password_hash: "{SHA512-CRYPT}$6$ldKJCPMCvw5P/O.C$JAGYUx69iFYH/3MHzEA5ojp5IQJigIAQt6cvwesjo7A7dvsNFsN1FLoStMhzK5VMRzocLgYPVbtSmd9jrqcIi."
+      # bytes, or a number with K, M, G or T; 0 or absent: no limit
+      quota: 2G
+    bob@example.com:
+      password_hash: "$2y$10$yd9S1Yr9KVUngSf4qSKb5.KV6YEf/w3qkpru.bgNjFjgn8cvo/ky6"
+    carol@example.org:
+      password_hash: "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=4$zNnbOydEqPVeK0UIgXBurQ$Z1yhDmtYjgMKvC5XCFR+OC24e0W9HuBFvhT+JssduDU"
+      quota: 500M
+
+  # Aliases: address -> one address or a list. "@domain" is the domain's catch-all. Local
+  # destinations must be mailboxes or aliases; loops are refused.
+  aliases:
+    postmaster@example.com: alice@example.com
+    abuse@example.com: postmaster@example.com
+    info@example.com:
+      - alice@example.com
+      - bob@example.com
+    postmaster@example.org: alice@example.com
+    "@example.org": carol@example.org
+
+  # Mail of removed mailboxes is moved aside under <mail_root>/.removed/; true deletes it.
+  purge_removed_mailboxes: false
+
   base:
     # Packages every mail host needs before any service: the CA bundle, openssl for TLS
     # checks, dig for DNS checks. The list replaces the default one.
@@ -17,3 +54,11 @@ mailserver:
       - ca-certificates
       - openssl
       - bind9-dnsutils
+
+  # The certificate: PEM of the chain and of its key. Leave both out for a self-signed one
+  # made on the first run (ACME certificates are planned).
+  # tls:
+  #   certificate: |
+  #     -----BEGIN CERTIFICATE-----
+  #   private_key: |
+  #     -----BEGIN PRIVATE KEY-----

@@ -1,5 +1,9 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Undo the formula, sub-states in the reverse order of init.sls.
+# Undo the formula's services and configuration, in the reverse order of init.sls.
+# Mail, the database and the TLS key are data: clean leaves them in place.
 include:
+  - .dovecot.clean
+  - .postfix.clean
+  - .mariadb.clean
   - .base.clean

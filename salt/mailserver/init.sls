@@ -3,3 +3,9 @@
 # The whole mail host: one sub-state per service.
 include:
   - .base
+  - .tls
+  - .store
+  - .mariadb
+  - .postfix
+  - .dovecot
+  - .accounts

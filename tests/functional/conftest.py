@@ -23,13 +23,17 @@ def minion_opts(salt_factories):
     return factory.config.copy()
 
 
+@pytest.fixture(scope="session")
+def session_loaders(minion_opts):
+    return Loaders(minion_opts)
+
+
 @pytest.fixture
-def loaders(minion_opts):
-    loaders = Loaders(minion_opts)
+def loaders(session_loaders):
     try:
-        yield loaders
+        yield session_loaders
     finally:
-        loaders.reset_state()
+        session_loaders.reset_state()
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ def _demo() -> int:
     if not isinstance(states, dict):
         print(states)
         states = {"(render)": {"result": False, "changes": {}, "__id__": "(render)"}}
-    failed = [v["__id__"] for v in states.values() if not v["result"]]
-    changed = [v["__id__"] for v in states.values() if v["changes"]]
+    failed = [v.get("__id__", k) for k, v in states.items() if not v["result"]]
+    changed = [v.get("__id__", k) for k, v in states.items() if v["changes"]]
     ok = rc == 0
     mx1, peer = config.HOSTS["mx1"], config.HOSTS["peer"]
     print(f"""

@@ -42,13 +42,18 @@ FORBIDDEN = [
 HOST_IP4 = "198.51.100.1"
 HOST_IP6 = "2001:db8:100::1"
 
-LAB_DOMAIN = "example.com"  # the demo mail domain (pillar/mailserver.sls uses it too)
-PEER_DOMAIN = "example.net"  # the outside world's domain
+LAB_DOMAIN = "example.com"  # the mail host's domain (pillar/mailserver.sls uses it too)
+MAIL_DOMAINS = ("example.com", "example.org")  # what mx1 receives for (the example pillar)
+PEER_DOMAIN = "example.net"  # the outside world's domain: the peer receives its mail
 
 APT_PROXY_PORT = 3149  # not 3142, where a system apt-cacher-ng may listen
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
 SUITE = "bookworm"
+
+# Read-only in the peer: the probes tests run from there (real clients, from outside).
+PROBES = REPO / "tests" / "probes"
+PEER_PROBES = "/opt/probes"
 
 # Where things live on the host, outside any clone (CI clones afresh every run).
 CACHE = Path(os.environ.get("MSLAB_CACHE", "/var/cache/mailserver-lab"))
@@ -104,6 +109,7 @@ PEER_PACKAGES = [
     "curl",
     "netcat-openbsd",
     "python3-dnspython",
+    "postfix",
 ]
 IMAGES = {"base": BASE_PACKAGES, "peer": PEER_PACKAGES}
 

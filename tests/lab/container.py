@@ -56,6 +56,8 @@ def nspawn_argv(host: config.Host) -> list[str]:
         # FUSE for the encrypted mail store
         "--bind=/dev/fuse",
         "--property=DeviceAllow=/dev/fuse rwm",
+        # the peer runs the tests' probes (real clients) from a read-only copy of tests/probes
+        *([f"--bind-ro={config.PROBES}:{config.PEER_PROBES}"] if host.name == "peer" else []),
     ]
 
 

@@ -23,3 +23,8 @@ if [ "$name" = base ]; then
     done
     chroot "$root" systemctl enable salt-minion.service
 fi
+
+if [ "$name" = peer ]; then
+    # the mailbox that receives everything sent to the outside world's domain
+    chroot "$root" useradd --create-home --shell /usr/sbin/nologin sink
+fi

@@ -28,14 +28,16 @@ def zones() -> dict[str, str]:
     """Zone name -> zone file text, derived from config.HOSTS."""
     hosts = list(config.HOSTS.values())
     out = {".": _soa(".")}
-    for domain in (config.LAB_DOMAIN, config.PEER_DOMAIN):
+    mx1, peer = config.HOSTS["mx1"], config.HOSTS["peer"]
+    for domain in sorted({*config.MAIL_DOMAINS, config.PEER_DOMAIN}):
         text = _soa(domain + ".")
         for h in hosts:
             if h.fqdn.endswith("." + domain):
                 label = h.fqdn[: -len(domain) - 1]
                 text += f"{label} IN A {h.ip4}\n{label} IN AAAA {h.ip6}\n"
+        mx = peer if domain == config.PEER_DOMAIN else mx1
+        text += f"@ IN MX 10 {mx.fqdn}.\n"
         out[domain] = text
-    out[config.LAB_DOMAIN] += f"@ IN MX 10 {config.HOSTS['mx1'].fqdn}.\n"
     rev4 = ".".join(reversed(str(config.NET4.network_address).split(".")[:3])) + ".in-addr.arpa"
     rev6 = (
         ".".join(reversed(config.NET6.network_address.exploded.replace(":", "")[:16])) + ".ip6.arpa"

@@ -22,7 +22,7 @@ CUSTOMIZE = HERE / "customize.sh"
 
 def minion_requirements() -> list[str]:
     """Pins the minion's Python needs: salt plus the formula's own libraries."""
-    wanted = {"salt", "passlib", "pymysql", "dnspython", "jinja2"}
+    wanted = {"salt", "passlib", "pymysql", "dnspython", "jinja2", "argon2-cffi"}
     pins = []
     for line in (config.REPO / "requirements.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()

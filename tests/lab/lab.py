@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import aptproxy, config, container, dns, image, network
+from . import aptproxy, config, container, image, network, peer
 from .master import minion_config
 from .sh import log, run
 
@@ -57,7 +57,7 @@ def up(start_master: Callable[[], tuple[int, int]]) -> dict[str, float]:
     for host in config.HOSTS.values():
         container.prepare(host, images[host.image], minion_conf if host.minion else None)
         if host.name == "peer":
-            dns.configure_peer(container.root(host.name))
+            peer.configure(container.root(host.name))
         container.boot(host)
     with ThreadPoolExecutor(len(config.HOSTS)) as pool:
         list(pool.map(container.wait_running, config.HOSTS))

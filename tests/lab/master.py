@@ -79,6 +79,10 @@ def demo_start() -> None:
     }
     (DEMO_DIR / "master").write_text(yaml.safe_dump(conf))
     demo_stop()
+    # every lab boots new minions with new keys: forget the keys of an earlier lab
+    for kind in ("minions", "minions_pre", "minions_denied", "minions_rejected"):
+        for key in (root / "pki" / kind).glob("*"):
+            key.unlink()
     subprocess.Popen(
         [_bin("salt-master"), "-c", str(DEMO_DIR), "-l", "quiet"],
         stdin=subprocess.DEVNULL,

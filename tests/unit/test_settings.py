@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
+from salt.exceptions import SaltInvocationError
 
-from tests.conftest import REPO
-
-
-@pytest.fixture
-def mod():
-    spec = importlib.util.spec_from_file_location("mailserver_mod", REPO / "_modules/mailserver.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.__grains__ = {"fqdn": "mail.example.org"}
-    return module
 
 
 def test_defaults_complete_from_the_minion(mod, defaults):
@@ -47,10 +36,14 @@ def test_defaults_are_not_mutated(mod, defaults):
         ({"base": {"pkgs": [""]}}, "pillar mailserver:base:pkgs: must be a list of package"),
         ({"base": {"pkgs": {"a": 1}}}, "pillar mailserver:base:pkgs: must be list, not dict"),
         ("text", "pillar mailserver:: must be a mapping, not str"),
+        ({"ports": {"smtp": 0}}, "pillar mailserver:ports:smtp: 0 is not a port number"),
+        ({"tls": {"certificate": "PEM"}}, "pillar mailserver:tls: give both certificate"),
+        ({"purge_removed_mailboxes": "yes"}, "pillar mailserver:purge_removed_mailboxes: must"),
+        ({"domains": "example.com"}, "pillar mailserver:domains: must be a list"),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
-    with pytest.raises(mod.PillarError) as err:
+    with pytest.raises(SaltInvocationError) as err:
         mod.settings(defaults, pillar)
     assert str(err.value).startswith(message)
 

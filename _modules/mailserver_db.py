@@ -1,0 +1,355 @@
+"""
+The mail database on MariaDB: hardening, schema, and the read-only user of Postfix and Dovecot.
+
+Salt connects as MariaDB's root over the unix socket (Debian authenticates root by its unix
+user there), so no administrative password exists anywhere. The read-only user's password is
+generated here, on the minion, kept in a root-only file, written only into the root- or
+postfix-readable client files of Postfix and Dovecot, and never returned, logged or passed in
+a process's arguments.
+"""
+
+import contextlib
+import grp
+import hmac
+import logging
+import os
+import secrets
+
+try:
+    import pymysql
+
+    HAS_PYMYSQL = True
+except ImportError:
+    HAS_PYMYSQL = False
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "mailserver_db"
+
+SOCKET = "/run/mysqld/mysqld.sock"
+
+# The guide's schema with its defects fixed: no trailing comma, a unique domain name, a unique
+# alias pair, a quota per mailbox (bytes, 0 = no limit), utf8mb4 and case-insensitive keys.
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS virtual_domains (
+        id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        name VARCHAR(253) NOT NULL,
+        UNIQUE KEY name (name)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci""",
+    """CREATE TABLE IF NOT EXISTS virtual_users (
+        id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        domain_id INT NOT NULL,
+        email VARCHAR(254) NOT NULL,
+        password VARCHAR(255) NOT NULL,
+        quota BIGINT UNSIGNED NOT NULL DEFAULT 0,
+        UNIQUE KEY email (email),
+        FOREIGN KEY (domain_id) REFERENCES virtual_domains(id) ON DELETE CASCADE
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci""",
+    """CREATE TABLE IF NOT EXISTS virtual_aliases (
+        id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        domain_id INT NOT NULL,
+        source VARCHAR(254) NOT NULL,
+        destination VARCHAR(254) NOT NULL,
+        UNIQUE KEY alias (source, destination),
+        FOREIGN KEY (domain_id) REFERENCES virtual_domains(id) ON DELETE CASCADE
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci""",
+]
+
+# What Postfix and Dovecot ask the database: one place, beside the schema it depends on.
+POSTFIX_QUERIES = {
+    "virtual-mailbox-domains": "SELECT 1 FROM virtual_domains WHERE name='%s'",
+    "virtual-mailbox-maps": "SELECT 1 FROM virtual_users WHERE email='%s'",
+    "virtual-alias-maps": "SELECT destination FROM virtual_aliases WHERE source='%s'",
+    # who may send as an address: its mailbox, and the mailboxes an alias delivers to
+    "sender-login-maps": (
+        "SELECT email FROM virtual_users WHERE email='%s' "
+        "UNION SELECT destination FROM virtual_aliases WHERE source='%s'"
+    ),
+}
+DOVECOT_QUERIES = {
+    "password_query": "SELECT email AS user, password FROM virtual_users WHERE email='%u'",
+    "user_query": (
+        "SELECT email AS user, CONCAT('*:bytes=', quota) AS quota_rule "
+        "FROM virtual_users WHERE email='%u'"
+    ),
+    "iterate_query": "SELECT email AS user FROM virtual_users",
+}
+
+
+def __virtual__():
+    if not HAS_PYMYSQL:
+        return (False, "mailserver_db needs the pymysql library in Salt's Python")
+    return __virtualname__
+
+
+@contextlib.contextmanager
+def connect(database=None, user="root", password=None):
+    """A pymysql connection over the unix socket (root by default); commits on success."""
+    conn = pymysql.connect(
+        unix_socket=SOCKET,
+        user=user,
+        password=password or "",
+        database=database,
+        autocommit=False,
+        charset="utf8mb4",
+        connect_timeout=10,
+    )
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def insecure_items():
+    """
+    What ``mysql_secure_installation`` would remove: anonymous users, root reachable from
+    elsewhere than this host, the test database and its grants.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_db.insecure_items
+    """
+    found = []
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT User, Host FROM mysql.user WHERE User=''")
+        found += [f"anonymous user ''@'{host}'" for _, host in cur.fetchall()]
+        cur.execute(
+            "SELECT User, Host FROM mysql.user WHERE User='root' "
+            "AND Host NOT IN ('localhost', '127.0.0.1', '::1')"
+        )
+        found += [f"remote root 'root'@'{host}'" for _, host in cur.fetchall()]
+        cur.execute("SHOW DATABASES LIKE 'test'")
+        if cur.fetchall():
+            found.append("database test")
+        cur.execute("SELECT COUNT(*) FROM mysql.db WHERE Db='test' OR Db='test\\\\_%'")
+        if cur.fetchone()[0]:
+            found.append("grants on test databases")
+    return found
+
+
+def secure():
+    """
+    Remove what :py:func:`insecure_items` lists; returns what was removed.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_db.secure
+    """
+    removed = insecure_items()
+    if not removed:
+        return []
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT User, Host FROM mysql.user WHERE User='' OR (User='root' "
+            "AND Host NOT IN ('localhost', '127.0.0.1', '::1'))"
+        )
+        for user, host in cur.fetchall():
+            cur.execute("DROP USER %s@%s", (user, host))
+        cur.execute("DROP DATABASE IF EXISTS test")
+        cur.execute("DELETE FROM mysql.db WHERE Db='test' OR Db='test\\\\_%'")
+        cur.execute("FLUSH PRIVILEGES")
+    return removed
+
+
+def schema_status(database="mailserver"):
+    """
+    The tables of the mail database that are missing (all three when it does not exist).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_db.schema_status
+    """
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (database,))
+        if not cur.fetchall():
+            return {
+                "database": False,
+                "missing": ["virtual_domains", "virtual_users", "virtual_aliases"],
+            }
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
+            (database,),
+        )
+        have = {row[0] for row in cur.fetchall()}
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema=%s AND table_name='virtual_users'",
+            (database,),
+        )
+        columns = {row[0] for row in cur.fetchall()}
+    missing = [t for t in ("virtual_domains", "virtual_users", "virtual_aliases") if t not in have]
+    if "virtual_users" in have and "quota" not in columns:
+        missing.append("virtual_users.quota")
+    return {"database": True, "missing": missing}
+
+
+def create_schema(database="mailserver"):
+    """
+    Create the database and its tables (and the quota column of a guide-era table).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_db.create_schema
+    """
+    with connect() as conn, conn.cursor() as cur:
+        cur.execute(
+            f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}` "
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+        )
+        cur.execute(f"USE `{_ident(database)}`")
+        for statement in SCHEMA:
+            cur.execute(statement)
+        if "virtual_users.quota" in schema_status(database)["missing"]:
+            cur.execute(
+                "ALTER TABLE virtual_users ADD COLUMN quota BIGINT UNSIGNED NOT NULL DEFAULT 0"
+            )
+    return schema_status(database)
+
+
+def _ident(name):
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+def _read_secret(path):
+    try:
+        with open(path, encoding="ascii") as fh:
+            return fh.read().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _write_private(path, text, group=None, mode=0o600):
+    """Write a file readable only by root (and ``group``) without a moment of wider access."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    gid = grp.getgrnam(group).gr_gid if group else 0
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchown(fd, 0, gid)
+        os.fchmod(fd, mode)
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def _file_state(path):
+    try:
+        st = os.stat(path)
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(), st.st_uid, st.st_gid, st.st_mode & 0o777
+    except FileNotFoundError:
+        return None
+
+
+def client_files(database, user, password, postfix_dir, dovecot_file):
+    """{path: (text, group, mode)} of the Postfix and Dovecot files that hold the credential."""
+    files = {}
+    for name, query in POSTFIX_QUERIES.items():
+        files[os.path.join(postfix_dir, f"{name}.cf")] = (
+            f"# Managed by Salt (mailserver formula). Read-only database user.\n"
+            f"hosts = unix:{SOCKET}\nuser = {user}\npassword = {password}\n"
+            f"dbname = {database}\nquery = {query}\n",
+            "postfix",
+            0o640,
+        )
+    lines = [
+        "# Managed by Salt (mailserver formula). Read-only database user.",
+        "driver = mysql",
+        f"connect = host={SOCKET} dbname={database} user={user} password={password}",
+        "default_pass_scheme = SHA512-CRYPT",
+    ] + [f"{key} = {query}" for key, query in DOVECOT_QUERIES.items()]
+    files[dovecot_file] = ("\n".join(lines) + "\n", None, 0o600)
+    return files
+
+
+def reader_status(database, user, secret_file, postfix_dir, dovecot_file):
+    """
+    What is not yet as it should be for the read-only user: a list of short descriptions
+    (empty when all is in place). Never includes the password.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_db.reader_status mailserver mailuser /etc/mailserver/db-reader \\
+            /etc/postfix/sql /etc/dovecot/dovecot-sql.conf.ext
+    """
+    todo = []
+    password = _read_secret(secret_file)
+    if password is None:
+        todo.append(f"generate the password ({secret_file})")
+        return todo + ["set the database user's password", "write the client files"]
+    try:
+        with connect(database, user=user, password=password) as conn, conn.cursor() as cur:
+            cur.execute("SHOW GRANTS")
+            grants = [row[0] for row in cur.fetchall()]
+    except pymysql.err.OperationalError:
+        todo.append(f"create or reset database user {user}")
+        grants = []
+    wanted = f"GRANT SELECT ON `{database}`.*"
+    if grants and not any(g.startswith(wanted) for g in grants):
+        todo.append(f"grant SELECT on {database}")
+    if any(
+        "ALL PRIVILEGES" in g or "INSERT" in g or "UPDATE" in g or "DELETE" in g for g in grants
+    ):
+        todo.append(f"revoke the write privileges of {user}")
+    for path, (text, group, mode) in client_files(
+        database, user, password, postfix_dir, dovecot_file
+    ).items():
+        have = _file_state(path)
+        gid = grp.getgrnam(group).gr_gid if group else 0
+        if have is None or not hmac.compare_digest(have[0], text) or have[1:] != (0, gid, mode):
+            todo.append(f"write {path}")
+    return todo
+
+
+def ensure_reader(database, user, secret_file, postfix_dir, dovecot_file):
+    """
+    Make the read-only user, with a password generated here when there is none yet, give it
+    SELECT on the mail database only, and write the client files of Postfix and Dovecot.
+    Returns what it did (never the password).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_db.ensure_reader mailserver mailuser /etc/mailserver/db-reader \\
+            /etc/postfix/sql /etc/dovecot/dovecot-sql.conf.ext
+    """
+    todo = reader_status(database, user, secret_file, postfix_dir, dovecot_file)
+    if not todo:
+        return []
+    password = _read_secret(secret_file)
+    if password is None:
+        password = secrets.token_urlsafe(32)
+        _write_private(secret_file, password + "\n")
+    with connect() as conn, conn.cursor() as cur:
+        for host in ("localhost",):
+            cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
+            cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
+            cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s", (user, host))
+            cur.execute(f"GRANT SELECT ON `{_ident(database)}`.* TO %s@%s", (user, host))
+        cur.execute("FLUSH PRIVILEGES")
+    for path, (text, group, mode) in client_files(
+        database, user, password, postfix_dir, dovecot_file
+    ).items():
+        have = _file_state(path)
+        gid = grp.getgrnam(group).gr_gid if group else 0
+        if have is None or have[0] != text or have[1:] != (0, gid, mode):
+            _write_private(path, text, group, mode)
+    return todo

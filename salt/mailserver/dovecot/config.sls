@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- from tplroot ~ "/map.jinja" import mailserver with context %}
+
+include:
+  - {{ tplroot }}.dovecot.package
+  - {{ tplroot }}.store
+  - {{ tplroot }}.tls
+  - {{ tplroot }}.mariadb.database
+
+# The whole configuration in one file (Debian's conf.d is not included), checked by doveconf
+# before it replaces the running one.
+mailserver-dovecot-config-file-managed:
+  file.managed:
+    - name: {{ mailserver.dovecot.config_file }}
+    - source: salt://{{ tplroot }}/dovecot/files/dovecot.conf.jinja
+    - template: jinja
+    - context:
+        mailserver: {{ mailserver | json }}
+    - user: root
+    - group: root
+    - mode: "0644"
+    - check_cmd: doveconf -n -c
+    - require:
+      - pkg: mailserver-dovecot-package-pkg-installed
+      - user: mailserver-store-user-present-vmail
+      - sls: {{ tplroot }}.tls
+      - mailserver_db: mailserver-mariadb-database-reader-present
