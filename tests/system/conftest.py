@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.lab import config, master
 from tests.lab import lab as labmod
@@ -26,6 +29,9 @@ class LabSession:
         self._stack: contextlib.ExitStack | None = None
         self.master = None
         self.timings: dict[str, float] = {}
+        # the master serves a copy of pillar/, so tests can edit pillar as a user would
+        self.pillar_dir = Path(tempfile.mkdtemp(prefix="lab-pillar-"))
+        shutil.copytree(config.REPO / "pillar", self.pillar_dir, dirs_exist_ok=True)
 
     @property
     def conf_dir(self) -> Path:
@@ -39,9 +45,9 @@ class LabSession:
         self._stack = contextlib.ExitStack()
 
         def start_master():
-            self.master = self._factories.salt_master_daemon(
-                "lab-master", overrides=master.config()
-            )
+            overrides = master.config()
+            overrides["pillar_roots"] = {"base": [str(self.pillar_dir)]}
+            self.master = self._factories.salt_master_daemon("lab-master", overrides=overrides)
             self._stack.enter_context(self.master.started(start_timeout=120))
             return self.master.config["ret_port"], self.master.config["publish_port"]
 
@@ -73,6 +79,47 @@ class LabSession:
 
     def sh(self, host: str, script: str, **kw):
         return labmod.sh(host, script, **kw)
+
+    def highstate(self) -> dict:
+        """Apply the highstate to mx1 through the master; fail the test unless all succeed."""
+        rc, data = self.apply("mx*")
+        states = data["mx1"]
+        assert isinstance(states, dict), f"render failed: {states}"
+        failed = {v.get("__id__", k): v["comment"] for k, v in states.items() if not v["result"]}
+        assert rc == 0 and not failed, failed
+        return states
+
+    def probe(self, *args: str, password: str | None = None, stdin: str = "") -> dict:
+        """Run a real client on the peer (tests/probes/mailprobe.py); its JSON result."""
+        if password is not None:
+            args = (*args, "--password-stdin")
+            stdin = password + "\n" + stdin
+        proc = labmod.exec_(
+            "peer",
+            "python3",
+            f"{config.PEER_PROBES}/mailprobe.py",
+            *args,
+            input=stdin,
+            check=False,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    @property
+    def pillar_file(self) -> Path:
+        return self.pillar_dir / "mailserver.sls"
+
+    def read_pillar(self) -> dict:
+        """The ``mailserver`` pillar the master serves (a copy of the example pillar)."""
+        return yaml.safe_load(self.pillar_file.read_text())["mailserver"]
+
+    def write_pillar(self, mailserver: dict) -> None:
+        """Edit pillar as a user would: the file on the master changes, nothing else."""
+        self.pillar_file.write_text(yaml.safe_dump({"mailserver": mailserver}))
+
+    def reset_pillar(self) -> None:
+        shutil.copy(config.REPO / "pillar" / "mailserver.sls", self.pillar_file)
 
 
 @pytest.fixture(scope="session")

@@ -178,8 +178,10 @@ def test_plan_names_exact_changes_and_never_a_hash(accounts):
     spec = good()
     spec["mailboxes"] = dict(spec["mailboxes"])
     del spec["mailboxes"]["bob@example.com"]
-    spec["aliases"] = {"postmaster@example.com": "alice@example.com",
-                       "@example.org": "carol@example.org"}
+    spec["aliases"] = {
+        "postmaster@example.com": "alice@example.com",
+        "@example.org": "carol@example.org",
+    }
     spec["mailboxes"]["dave@example.com"] = {"password_hash": SHA}
     spec["mailboxes"]["alice@example.com"] = {"password_hash": BLF, "quota": "1G"}
     ops = accounts.plan(current, accounts.validate(spec))
@@ -204,5 +206,6 @@ def test_hash_password_reads_stdin_and_verifies(accounts, monkeypatch):
         handler = getattr(passlib_hash, accounts.SCHEMES[scheme][0])
         assert handler.verify("s3cret pass", stored.split("}", 1)[1])
         # what it makes is what validate accepts
-        accounts.validate({"domains": ["example.com"],
-                           "mailboxes": {"a@example.com": {"password_hash": stored}}})
+        accounts.validate(
+            {"domains": ["example.com"], "mailboxes": {"a@example.com": {"password_hash": stored}}}
+        )

@@ -6,7 +6,6 @@ import pytest
 from salt.exceptions import SaltInvocationError
 
 
-
 def test_defaults_complete_from_the_minion(mod, defaults):
     out = mod.settings(defaults, {})
     assert out["hostname"] == "mail.example.org"
