@@ -4,24 +4,19 @@ and IPv6: mail in and out, submission, relay refusal, IMAP, ManageSieve, pillar 
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
-import yaml
 
-from tests.conftest import REPO
-from tests.lab import config
-
-PORTS = yaml.safe_load((REPO / "salt/mailserver/parameters/defaults.yaml").read_text())["values"][
-    "ports"
-]
-MX1 = config.HOSTS["mx1"]
-FAMILIES = {"ipv4": MX1.ip4, "ipv6": MX1.ip6}
-PASSWORDS = {
-    "alice@example.com": "alice-demo-pass",
-    "bob@example.com": "bob-demo-pass",
-    "carol@example.org": "carol-demo-pass",
-}
+from tests.system.mailclients import (
+    FAMILIES,
+    MX1,
+    PASSWORDS,
+    PORTS,
+    inbox,
+    send25,
+    submit,
+    tag,
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,72 +30,6 @@ def mail(lab_session):
 @pytest.fixture(params=sorted(FAMILIES))
 def addr(request):
     return FAMILIES[request.param]
-
-
-def tag(prefix: str = "t") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def inbox(lab, user, subject, folder="INBOX", addr=MX1.ip4, timeout=30.0) -> list[dict]:
-    """Wait until ``subject`` is in ``user``'s ``folder``, read over IMAPS; the messages."""
-    deadline = time.monotonic() + timeout
-    while True:
-        ret = lab.probe(
-            "imap",
-            "--host",
-            addr,
-            "--port",
-            str(PORTS["imaps"]),
-            "--ssl",
-            "--user",
-            user,
-            "--folder",
-            folder,
-            "--subject",
-            subject,
-            password=PASSWORDS[user],
-        )
-        if (ret.get("ok") and ret["messages"]) or time.monotonic() > deadline:
-            return ret.get("messages", [])
-        time.sleep(1)
-
-
-def send25(lab, to, subject, addr=MX1.ip4, mail_from="someone@example.net"):
-    return lab.probe(
-        "smtp",
-        "--host",
-        addr,
-        "--port",
-        str(PORTS["smtp"]),
-        "--starttls",
-        "--helo",
-        config.HOSTS["peer"].fqdn,
-        "--mail-from",
-        mail_from,
-        *[a for t in to for a in ("--to", t)],
-        "--subject",
-        subject,
-    )
-
-
-def submit(lab, user, to, subject, port="submission", addr=MX1.ip4, mail_from=None, password=None):
-    tls = ["--ssl"] if port == "submissions" else ["--starttls"]
-    return lab.probe(
-        "smtp",
-        "--host",
-        addr,
-        "--port",
-        str(PORTS[port]),
-        *tls,
-        "--user",
-        user,
-        "--mail-from",
-        mail_from or user,
-        *[a for t in to for a in ("--to", t)],
-        "--subject",
-        subject,
-        password=PASSWORDS.get(user) if password is None else password,
-    )
 
 
 def test_mail_from_outside_arrives_and_is_read_over_imaps(mail, addr):

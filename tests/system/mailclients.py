@@ -1,0 +1,98 @@
+"""What the system tests do as users of the mail host: real clients run on the peer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import yaml
+
+from tests.conftest import REPO
+from tests.lab import config
+
+# one place for ports: the formula's defaults
+PORTS = yaml.safe_load((REPO / "salt/mailserver/parameters/defaults.yaml").read_text())["values"][
+    "ports"
+]
+MX1 = config.HOSTS["mx1"]
+FAMILIES = {"ipv4": MX1.ip4, "ipv6": MX1.ip6}
+# the demo passwords whose hashes are in pillar/mailserver.sls (a unit test keeps them in step)
+PASSWORDS = {
+    "alice@example.com": "alice-demo-pass",
+    "bob@example.com": "bob-demo-pass",
+    "carol@example.org": "carol-demo-pass",
+}
+
+
+def tag(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def _opts(**kw) -> list[str]:
+    """Keyword arguments as the probe's command-line options."""
+    out = []
+    for key, value in kw.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        elif isinstance(value, list):
+            out += [a for v in value for a in (flag, v)]
+        elif value not in (None, False):
+            out += [flag, str(value)]
+    return out
+
+
+def imap(lab, user, password, addr=MX1.ip4, **kw) -> dict:
+    return lab.probe(
+        "imap", *_opts(host=addr, port=PORTS["imaps"], ssl=True, user=user, **kw), password=password
+    )
+
+
+def imap_login(lab, user, password, addr=MX1.ip4) -> dict:
+    return imap(lab, user, password, addr)
+
+
+def inbox(lab, user, subject, folder="INBOX", addr=MX1.ip4, timeout=30.0, password=None):
+    """Wait until ``subject`` is in ``user``'s ``folder``, read over IMAPS; the messages."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ret = imap(lab, user, password or PASSWORDS[user], addr, folder=folder, subject=subject)
+        if (ret.get("ok") and ret["messages"]) or time.monotonic() > deadline:
+            return ret.get("messages", [])
+        time.sleep(1)
+
+
+def send25(lab, to, subject, addr=MX1.ip4, mail_from="someone@example.net") -> dict:
+    """Mail from the outside world to port 25 (with STARTTLS, as MTAs do)."""
+    return lab.probe(
+        "smtp",
+        *_opts(
+            host=addr,
+            port=PORTS["smtp"],
+            starttls=True,
+            helo=config.HOSTS["peer"].fqdn,
+            mail_from=mail_from,
+            to=list(to),
+            subject=subject,
+        ),
+    )
+
+
+def submit(
+    lab, user, to, subject, port="submission", addr=MX1.ip4, mail_from=None, password=None
+) -> dict:
+    """A mail client submitting as ``user`` on 587 (STARTTLS) or 465 (implicit TLS)."""
+    tls = {"ssl": True} if port == "submissions" else {"starttls": True}
+    return lab.probe(
+        "smtp",
+        *_opts(
+            host=addr,
+            port=PORTS[port],
+            user=user,
+            mail_from=mail_from or user,
+            to=list(to),
+            subject=subject,
+            **tls,
+        ),
+        password=PASSWORDS.get(user) if password is None else password,
+    )

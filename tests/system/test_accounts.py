@@ -1,0 +1,208 @@
+"""Accounts from pillar, end to end: edits take effect, bad pillar changes nothing, the
+database is hardened and its credential never leaves the host's root-only files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from passlib import hash as passlib_hash
+
+from tests.lab import config
+from tests.system.mailclients import imap_login, inbox, send25, tag
+
+MX1 = config.HOSTS["mx1"]
+
+
+def sha512(password: str) -> str:
+    return passlib_hash.sha512_crypt.using(rounds=5000).hash(password)
+
+
+@pytest.fixture(scope="module")
+def mail(lab_session):
+    lab = lab_session.ensure_up()
+    lab.reset_pillar()
+    lab.first_apply = lab.apply("mx*")  # the run that generates the database credential
+    yield lab
+    lab.reset_pillar()
+    lab.highstate()
+
+
+def db_fingerprint(lab) -> str:
+    """The mail tables' contents, as MariaDB's root sees them on mx1."""
+    return lab.sh(
+        "mx1",
+        "mysql -N mailserver -e 'CHECKSUM TABLE virtual_domains, virtual_users, "
+        "virtual_aliases EXTENDED'",
+    ).stdout
+
+
+def test_first_highstate_succeeds_and_the_second_reports_zero_changes(mail):
+    rc, data = mail.first_apply
+    failed = [k for k, v in data["mx1"].items() if not v["result"]]
+    assert rc == 0 and not failed, failed
+    rc, data = mail.apply("mx*")
+    changed = {v.get("__id__", k): v["changes"] for k, v in data["mx1"].items() if v["changes"]}
+    assert rc == 0
+    assert changed == {}, f"a second highstate should report zero changes: {changed}"
+
+
+def test_pillar_edits_add_change_and_remove_a_mailbox(mail):
+    pillar = mail.read_pillar()
+    pillar["mailboxes"]["dave@example.com"] = {"password_hash": sha512("dave-first")}
+    mail.write_pillar(pillar)
+    mail.highstate()
+    assert imap_login(mail, "dave@example.com", "dave-first")["ok"]
+    kept = tag("kept")
+    assert send25(mail, ["dave@example.com"], kept)["ok"]
+    assert inbox(mail, "dave@example.com", kept, password="dave-first")
+
+    # a new hash: the new password works, the old one no longer does
+    pillar["mailboxes"]["dave@example.com"]["password_hash"] = "{BLF-CRYPT}" + (
+        passlib_hash.bcrypt.using(ident="2y", rounds=8).hash("dave-second")
+    )
+    mail.write_pillar(pillar)
+    states = mail.highstate()
+    synced = next(v for v in states.values() if v["__id__"] == "mailserver-accounts-synced")
+    assert synced["changes"] == {"passwords_changed": ["dave@example.com"]}
+    assert imap_login(mail, "dave@example.com", "dave-second")["ok"]
+    assert not imap_login(mail, "dave@example.com", "dave-first")["ok"]
+
+    # removed: no login, no delivery, but the mail is still on disk (moved aside)
+    del pillar["mailboxes"]["dave@example.com"]
+    mail.write_pillar(pillar)
+    mail.highstate()
+    assert not imap_login(mail, "dave@example.com", "dave-second")["ok"]
+    ret = send25(mail, ["dave@example.com"], tag("gone"))
+    assert not ret["ok"] and ret["code"] == 550
+    found = mail.sh("mx1", f"grep -rl '{kept}' /var/mail/vhosts/.removed/example.com/", check=False)
+    assert "/dave." in found.stdout, "the removed mailbox's mail should be kept aside"
+
+
+BAD = [
+    (
+        "aliases",
+        {"x@example.com": "y@example.com", "y@example.com": "x@example.com"},
+        "mailserver:aliases:x@example.com",
+        "alias loop",
+    ),
+    (
+        "mailboxes",
+        {"eve@example.net": {"password_hash": "$6$salt$" + "a" * 86}},
+        "mailserver:mailboxes:eve@example.net",
+        "is not in mailserver:domains",
+    ),
+    (
+        "mailboxes",
+        {"eve@example.com": {"password_hash": "{PLAIN}secret"}},
+        "mailserver:mailboxes:eve@example.com:password_hash",
+        "unknown hash scheme",
+    ),
+    (
+        "mailboxes",
+        {"eve@example.com": {"password_hash": "not-a-hash"}},
+        "mailserver:mailboxes:eve@example.com:password_hash",
+        "plain passwords never",
+    ),
+    (
+        "mailboxes",
+        {"eve@@example.com": {"password_hash": "x"}},
+        "mailserver:mailboxes:eve@@example.com",
+        "not a valid mail address",
+    ),
+    (
+        "mailboxes",
+        {"ALICE@example.com": {"password_hash": "$6$salt$" + "a" * 86}},
+        "mailserver:mailboxes:",
+        "duplicate mailbox alice@example.com",
+    ),
+    ("quota", "lots", "mailserver:mailboxes:alice@example.com:quota", "is not a size"),
+    ("domains", "example.com", "mailserver:domains", "must be a list"),
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "value", "key", "reason"), BAD, ids=[f"{b[0]}-{b[3].split()[0]}" for b in BAD]
+)
+def test_bad_pillar_fails_before_any_change(mail, section, value, key, reason):
+    before = db_fingerprint(mail)
+    main_cf = mail.sh("mx1", "md5sum /etc/postfix/main.cf").stdout
+    pillar = mail.read_pillar()
+    if section == "quota":
+        pillar["mailboxes"]["alice@example.com"]["quota"] = value
+    elif section == "domains":
+        pillar["domains"] = value
+    else:
+        pillar[section].update(value)
+    # a new mailbox too: it must not be added when something else is wrong
+    pillar["mailboxes"]["frank@example.com"] = {"password_hash": sha512("frank")}
+    mail.write_pillar(pillar)
+    try:
+        rc, data = mail.apply("mx*")
+    finally:
+        mail.reset_pillar()
+    assert rc != 0
+    message = json.dumps(data["mx1"])
+    assert f"pillar {key}" in message and reason in message, message[:2000]
+    assert isinstance(data["mx1"], list), "no state may run on a bad pillar"
+    assert db_fingerprint(mail) == before
+    assert mail.sh("mx1", "md5sum /etc/postfix/main.cf").stdout == main_cf
+
+
+def test_database_is_hardened_and_local_only(mail):
+    variables = mail.sh(
+        "mx1",
+        'mysql -N -e "SHOW GLOBAL VARIABLES WHERE Variable_name IN '
+        "('local_infile','skip_show_database','bind_address')\"",
+    ).stdout
+    assert dict(line.split("\t") for line in variables.strip().splitlines()) == {
+        "bind_address": "127.0.0.1",
+        "local_infile": "OFF",
+        "skip_show_database": "ON",
+    }
+    users = mail.sh("mx1", "mysql -N -e \"SELECT CONCAT(User,'@',Host) FROM mysql.user\"").stdout
+    assert "@%" not in users and not any(u.startswith("@") for u in users.split())
+    assert "test" not in mail.sh("mx1", "mysql -N -e 'SHOW DATABASES'").stdout.split()
+    # and nothing outside reaches it
+    ret = mail.sh("peer", f"nc -z -w 3 {MX1.ip4} 3306", check=False)
+    assert ret.returncode != 0
+
+
+def test_reader_may_only_select(mail):
+    conf = "/etc/dovecot/dovecot-sql.conf.ext"
+    script = (
+        f"pw=$(sed -n 's/.* password=\\([^ ]*\\).*/\\1/p' {conf}); "
+        "printf '[client]\\nuser=mailuser\\npassword=%s\\n' \"$pw\" > /root/.reader.cnf; "
+        "chmod 600 /root/.reader.cnf; "
+        "mysql --defaults-extra-file=/root/.reader.cnf mailserver -N "
+        "-e 'SELECT COUNT(*) FROM virtual_users'; "
+        "mysql --defaults-extra-file=/root/.reader.cnf mailserver "
+        "-e \"DELETE FROM virtual_users WHERE email='bob@example.com'\"; "
+        "echo rc=$?; rm -f /root/.reader.cnf"
+    )
+    out = mail.sh("mx1", script, check=False)
+    assert out.stdout.splitlines()[0].strip().isdigit()
+    assert "rc=1" in out.stdout and "DELETE command denied" in out.stderr
+
+
+def test_the_database_credential_stays_in_root_only_files(mail, lab_session):
+    secret = mail.sh("mx1", "cat /etc/mailserver/db-reader.secret").stdout.strip()
+    assert len(secret) >= 32
+    modes = mail.sh(
+        "mx1",
+        "stat -c '%n %U:%G %a' /etc/mailserver/db-reader.secret /etc/dovecot/dovecot-sql.conf.ext "
+        "/etc/postfix/sql/*.cf",
+    ).stdout.splitlines()
+    for line in modes:
+        _name, owner, mode = line.split()
+        assert (owner, mode) in {("root:root", "600"), ("root:postfix", "640")}, line
+    # not in what the master got back, its job cache or logs, nor in the minion's log
+    assert secret not in json.dumps(mail.first_apply[1])
+    master_root = lab_session.master.config["root_dir"]
+    found = mail.sh("mx1", f"grep -rl -F '{secret}' /var/log /var/cache/salt", check=False)
+    assert found.stdout == ""
+    host = subprocess.run(
+        ["grep", "-rl", "-F", secret, str(master_root)], capture_output=True, text=True, check=False
+    )
+    assert host.stdout == "", host.stdout
