@@ -20,6 +20,8 @@ def _write_conf() -> None:
     cache = config.CACHE / "apt-cacher-ng"
     cache.mkdir(parents=True, exist_ok=True)
     (CONF / "log").mkdir(exist_ok=True)
+    for old in (CONF / "log").glob("apt-cacher.*"):  # each lab's log starts empty
+        old.unlink()
     # The Debian backend must be named explicitly: with Debian's empty default file the
     # proxy answers "503 Host not found" for deb.debian.org.
     (CONF / "backends_debian").write_text(config.DEBIAN_MIRROR + "/\n")
