@@ -380,8 +380,14 @@ def sync(accounts, database="mailserver", mail_root=None, purge=False):
         if ops:
             _apply(cur, ops, desired, current[0])
     removed = ops.get("mailboxes_removed", [])
-    if removed:
-        for addr in removed:  # close their open sessions
+    if removed:  # close the open sessions of removed mailboxes (one call to list them)
+        who = __salt__["cmd.run_all"](["doveadm", "who", "-1"], python_shell=False)
+        online = {
+            line.split()[0].lower()
+            for line in who.get("stdout", "").splitlines()[1:]
+            if line.strip()
+        }
+        for addr in sorted(online & set(removed)):
             __salt__["cmd.run_all"](["doveadm", "kick", addr], python_shell=False)
     if mail_root and (removed or purge):
         moved = _set_aside(mail_root, removed, purge)
