@@ -20,7 +20,7 @@ import yaml
 from tests.lab import config, master
 from tests.lab import lab as labmod
 
-TIMINGS = Path(os.environ.get("MSLAB_TIMINGS", config.STATE / "timings.json"))
+TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
 
 
 class LabSession:
@@ -57,8 +57,7 @@ class LabSession:
         except BaseException:
             self.down(check=False)
             raise
-        TIMINGS.parent.mkdir(parents=True, exist_ok=True)
-        TIMINGS.write_text(json.dumps(self.timings))
+        TIMINGS.update(self.timings)
         return self
 
     def down(self, check: bool = True) -> None:
@@ -135,8 +134,8 @@ def lab(lab_session):
 
 
 def pytest_terminal_summary(terminalreporter):
-    if TIMINGS.exists():
-        t = json.loads(TIMINGS.read_text())
+    if TIMINGS:
+        t = TIMINGS
         terminalreporter.write_line(
             "lab: up in {:.1f}s of which images {:.1f}s (from cache: {:.1f}s), "
             "minion answering {:.1f}s later".format(
