@@ -101,6 +101,17 @@ def settings(defaults, pillar=None):
     for name, port in out["ports"].items():
         if not isinstance(port, int) or not 0 < port < 65536:
             raise PillarError(f"ports:{name}", f"{port!r} is not a port number")
+    store = out["store"]
+    if store["backend"] not in store["pkgs"]:
+        raise PillarError(
+            "store:backend",
+            f"{store['backend']!r} is not one of " + ", ".join(sorted(store["pkgs"])),
+        )
+    if not store["mail_root"].startswith(store["mount_point"].rstrip("/") + "/"):
+        raise PillarError("store:mail_root", f"must be inside the store ({store['mount_point']})")
+    unknown = [d for d in store["dependents"] if d not in store["units"]]
+    if unknown:
+        raise PillarError("store:dependents", f"no systemd unit known for {unknown[0]!r}")
     # the accounts as pillar gives them, once they pass their checks
     out["accounts"] = {
         k: out[k] or ({} if k != "domains" else []) for k in ("domains", "mailboxes", "aliases")

@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 
-from . import config, lab, master
+from . import config, lab, mailhost, master
 
 
 def _demo() -> int:
@@ -34,7 +34,7 @@ def _demo() -> int:
     print(
         "applying the highstate to mx1 through the master (salt 'mx*' state.apply) ...", flush=True
     )
-    rc, data = master.apply(master.DEMO_DIR, "mx*")
+    rc, data = mailhost.converge(master.DEMO_DIR, "mx*")
     t_apply = time.monotonic() - t0 - t_up
     states = data.get("mx1", {})
     if not isinstance(states, dict):
@@ -44,6 +44,7 @@ def _demo() -> int:
     changed = [v.get("__id__", k) for k, v in states.items() if v["changes"]]
     ok = rc == 0
     mx1, peer = config.HOSTS["mx1"], config.HOSTS["peer"]
+    mx1_store = mailhost.store_status().get("state")
     print(f"""
 Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {t_apply:.0f}s:
 {len(states)} states, {len(changed)} changed, {len(failed)} failed {failed or ""}
@@ -52,6 +53,9 @@ Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {
   master   {config.HOST_IP4:15} {config.HOST_IP6:22} salt-master + apt proxy (this machine)
   mx1      {mx1.ip4:15} {mx1.ip6:22} the mail host ({mx1.fqdn}), salt-minion
   peer     {peer.ip4:15} {peer.ip6:22} the outside world and the lab's DNS ({peer.fqdn})
+
+  mail store: {mx1_store}, passphrase "{mailhost.STORE_PASSPHRASE}"
+  demo logins: alice@example.com / alice-demo-pass (also bob, carol@example.org)
 
   make lab-shell           a root shell in mx1 (HOST=peer for the peer)
   make lab-salt ARGS=...   the salt CLI against the lab's master, e.g. ARGS="'mx*' test.ping"

@@ -34,7 +34,22 @@ def config() -> dict:
         "pillar_roots": {"base": [str(labconfig.REPO / "pillar")]},
         "reactor": [
             {"salt/minion/*/start": [str(salt_root / "reactor" / "minion_start.sls")]},
+            {"mailserver/store/unlocked": [str(salt_root / "reactor" / "store_unlocked.sls")]},
         ],
+        # the formula's runner, straight from the repository (users may sync it instead)
+        "runner_dirs": [str(labconfig.REPO / "_runners")],
+        # the admin is told through the outside world's MTA (the peer), as through a relay
+        "mailserver": {
+            "notify": {
+                "email": {
+                    "relay": labconfig.HOSTS["peer"].ip4,
+                    "port": 25,
+                    "starttls": False,
+                    "from": f"salt-master@{labconfig.PEER_DOMAIN}",
+                    "to": [f"admin@{labconfig.PEER_DOMAIN}"],
+                }
+            }
+        },
         "auto_accept": False,
         "open_mode": False,
         "state_output": "changes",

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from passlib import hash as passlib_hash
 
-from tests.lab import config
+from tests.lab import config, mailhost
 from tests.system.mailclients import imap_login, inbox, send25, tag
 
 MX1 = config.HOSTS["mx1"]
@@ -23,7 +23,8 @@ def sha512(password: str) -> str:
 def mail(lab_session):
     lab = lab_session.ensure_up()
     lab.reset_pillar()
-    lab.first_apply = lab.apply("mx*")  # the run that generates the database credential
+    # the runs that generate the database credential (and initialize the store)
+    lab.first_apply = mailhost.converge(lab.conf_dir)
     yield lab
     lab.reset_pillar()
     lab.highstate()

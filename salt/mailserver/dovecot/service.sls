@@ -5,12 +5,16 @@
 
 include:
   - {{ tplroot }}.dovecot.config
+  - {{ tplroot }}.store
 
 mailserver-dovecot-service-running:
   service.running:
     - name: {{ mailserver.dovecot.service }}
     - enable: true
     - reload: true
+    - require:
+      # never on the bare mount point: only once the store is unlocked
+      - mailserver_store: mailserver-store-unlocked
     - watch:
       - file: mailserver-dovecot-config-file-managed
       - sls: {{ tplroot }}.tls

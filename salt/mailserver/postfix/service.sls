@@ -5,6 +5,7 @@
 
 include:
   - {{ tplroot }}.postfix.config
+  - {{ tplroot }}.store
   - {{ tplroot }}.dovecot.service
 
 mailserver-postfix-service-running:
@@ -13,6 +14,8 @@ mailserver-postfix-service-running:
     - enable: true
     - reload: true
     - require:
+      # never on the bare mount point: only once the store is unlocked
+      - mailserver_store: mailserver-store-unlocked
       - cmd: mailserver-postfix-config-cmd-run-check
       # SASL and LMTP sockets come from Dovecot
       - service: mailserver-dovecot-service-running

@@ -1,0 +1,201 @@
+"""
+Master-side commands of the mailserver formula: the encrypted mail store's life cycle.
+
+* ``on_minion_start`` (called by the reactor on ``salt/minion/*/start``): syncs the formula's
+  modules to the minion, learns its store's status and, when it is locked, notifies the
+  admin (event bus, master log, and the channels configured under ``mailserver:notify`` in
+  the master configuration: a webhook and an email through an outside relay).
+* ``unlock``: prompts for the passphrase without echo and sends it sealed to each minion's
+  own key, so only ciphertext crosses the event bus or lands in the job cache.
+* ``restart_dependents`` (called by the reactor on ``mailserver/store/unlocked``): restarts
+  the services that use the store, checks them and fires ``mailserver/store/ready/<id>``.
+"""
+
+import base64
+import getpass
+import json
+import logging
+import os
+import smtplib
+import sys
+import urllib.request
+from email.message import EmailMessage
+
+import salt.client
+import salt.utils.event
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "mailserver"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _settings():
+    return __opts__.get("mailserver", {}) or {}
+
+
+def _local():
+    return salt.client.get_local_client(__opts__["conf_file"])
+
+
+def _fire(tag, data):
+    with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as ev:
+        ev.fire_event(data, tag)
+
+
+def _notify(minion, status):
+    """Send the 'store locked' notice through every configured channel; what was sent."""
+    notify = _settings().get("notify", {}) or {}
+    text = (
+        f"The encrypted mail store on {minion} is LOCKED (backend {status.get('backend')}, "
+        f"{status.get('mount_point')}). Mail waits in the senders' queues until you unlock "
+        f"it.\nUnlock with: salt-run mailserver.unlock {minion}   (on the master), or "
+        "salt-call mailserver_store.unlock   (on the host)."
+    )
+    sent = {"event": f"mailserver/store/locked/{minion}", "log": True}
+    log.warning("mailserver: %s", text.replace("\n", " "))
+    payload = {
+        "minion": minion,
+        "state": "locked",
+        "text": text,
+        "unlock": f"salt-run mailserver.unlock {minion}",
+    }
+    _fire(f"mailserver/store/locked/{minion}", payload)
+    if notify.get("webhook"):
+        req = urllib.request.Request(
+            notify["webhook"],
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                sent["webhook"] = resp.status
+        except OSError as exc:
+            log.error("mailserver: webhook notification failed: %s", exc)
+            sent["webhook"] = f"failed: {exc}"
+    email = notify.get("email") or {}
+    if email.get("to"):
+        msg = EmailMessage()
+        msg["From"] = email.get("from", "salt-master@localhost")
+        msg["To"] = ", ".join(email["to"])
+        msg["Subject"] = f"[mailserver] mail store on {minion} is locked"
+        msg.set_content(text)
+        try:
+            with smtplib.SMTP(
+                email.get("relay", "localhost"), email.get("port", 25), timeout=15
+            ) as smtp:
+                if email.get("starttls", True):
+                    smtp.starttls()
+                smtp.send_message(msg)
+            sent["email"] = email["to"]
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("mailserver: email notification failed: %s", exc)
+            sent["email"] = f"failed: {exc}"
+    return sent
+
+
+def _seal(minion, passphrase):
+    """Encrypt the passphrase to the minion's public key (RSA-OAEP, SHA-256)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    path = os.path.join(__opts__["pki_dir"], "minions", minion)
+    with open(path, "rb") as fh:
+        key = serialization.load_pem_public_key(fh.read())
+    sealed = key.encrypt(
+        passphrase.encode(),
+        padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+    )
+    return base64.b64encode(sealed).decode()
+
+
+def _auto_passphrase(minion):
+    """Network-bound mode: the master keeps the passphrase and unlocks on boot."""
+    keys = _settings().get("auto_unlock_dir")
+    if not keys:
+        return None
+    try:
+        with open(os.path.join(keys, f"{minion}.passphrase"), encoding="utf-8") as fh:
+            return fh.read().rstrip("\n") or None
+    except FileNotFoundError:
+        return None
+
+
+def on_minion_start(minion):
+    """
+    React to a minion start: sync the formula's modules to it, then check its mail store.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.on_minion_start mx1
+    """
+    local = _local()
+    local.cmd(minion, "saltutil.sync_all", timeout=60)
+    status = local.cmd(minion, "mailserver_store.status", timeout=30).get(minion)
+    if not isinstance(status, dict) or status.get("state") != "locked":
+        return {"minion": minion, "store": status}
+    auto = _auto_passphrase(minion)
+    if auto is not None:
+        ret = local.cmd(
+            minion, "mailserver_store.unlock", kwarg={"sealed": _seal(minion, auto)}, timeout=120
+        ).get(minion)
+        if isinstance(ret, dict) and ret.get("state") == "unlocked":
+            log.warning("mailserver: unlocked the mail store on %s (auto_unlock)", minion)
+            return {"minion": minion, "store": ret, "auto_unlock": True}
+        log.error("mailserver: auto_unlock of %s failed: %s", minion, ret)
+    return {"minion": minion, "store": status, "notified": _notify(minion, status)}
+
+
+def unlock(tgt, tgt_type="glob"):
+    """
+    Unlock the mail store of the targeted minions: prompts for the passphrase without echo
+    (or reads one line from standard input) and sends it sealed to each minion's key.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.unlock mx1
+    """
+    if sys.stdin is not None and sys.stdin.isatty():
+        passphrase = getpass.getpass(f"Passphrase of the mail store on {tgt}: ")
+    else:
+        passphrase = sys.stdin.readline().rstrip("\n")
+    if not passphrase:
+        return {"error": "no passphrase given"}
+    local = _local()
+    result = {}
+    for minion in sorted(local.gather_minions(tgt, tgt_type)):
+        ret = local.cmd(
+            minion,
+            "mailserver_store.unlock",
+            kwarg={"sealed": _seal(minion, passphrase)},
+            timeout=120,
+        )
+        result[minion] = ret.get(minion, "no answer")
+    return result
+
+
+def restart_dependents(minion):
+    """
+    Restart the services that use the store on ``minion``, in order, check that they run,
+    and fire ``mailserver/store/ready/<minion>`` with the outcome.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.restart_dependents mx1
+    """
+    ret = _local().cmd(minion, "mailserver_store.restart_dependents", timeout=300).get(minion)
+    ok = isinstance(ret, dict) and all(ret.values())
+    _fire(f"mailserver/store/ready/{minion}", {"minion": minion, "services": ret, "ok": ok})
+    if not ok:
+        log.error("mailserver: services on %s after unlock: %s", minion, ret)
+    return {"minion": minion, "services": ret, "ok": ok}
