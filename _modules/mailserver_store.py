@@ -262,7 +262,11 @@ def _mount(cfg, passphrase):
 
 def _after_unlock(cfg):
     """Owners and modes inside the store for the services, then tell the master."""
-    for sub in cfg.get("subdirs", []):
+    subdirs = cfg.get("subdirs", [])
+    # the store's root: root's, traversable by the group of the mail (the guide's chgrp)
+    os.chown(cfg["mount_point"], 0, subdirs[0].get("gid", 0) if subdirs else 0)
+    os.chmod(cfg["mount_point"], 0o750)
+    for sub in subdirs:
         path = os.path.join(cfg["mount_point"], sub["path"])
         os.makedirs(path, exist_ok=True)
         os.chown(path, sub.get("uid", 0), sub.get("gid", 0))
@@ -319,7 +323,8 @@ def lock():
     if status()["state"] != "unlocked":
         return {"state": status()["state"], "comment": "not unlocked"}
     for unit in reversed(cfg.get("dependents", [])):
-        __salt__["service.stop"](unit)
+        if __salt__["service.available"](unit):
+            __salt__["service.stop"](unit)
     rc, out = _run(["fusermount", "-u", cfg["mount_point"]], [])
     if rc != 0:
         raise CommandExecutionError(f"could not unmount the store: {out}")

@@ -9,6 +9,23 @@ include:
   - {{ tplroot }}.tls
   - {{ tplroot }}.mariadb.database
 
+# Dovecot's lock files live on tmpfs, in a directory remade at every boot.
+mailserver-dovecot-config-file-managed-tmpfiles:
+  file.managed:
+    - name: /etc/tmpfiles.d/mailserver-dovecot.conf
+    - contents: |
+        # Managed by Salt (mailserver formula): Dovecot's lock files (VOLATILEDIR)
+        d {{ mailserver.dovecot.volatile_dir }} 0700 {{ mailserver.vmail.user }} {{ mailserver.vmail.group }} -
+    - require:
+      - user: mailserver-store-user-present-vmail
+
+mailserver-dovecot-config-cmd-run-tmpfiles:
+  cmd.run:
+    - name: systemd-tmpfiles --create /etc/tmpfiles.d/mailserver-dovecot.conf
+    - unless: test -d {{ mailserver.dovecot.volatile_dir }}
+    - require:
+      - file: mailserver-dovecot-config-file-managed-tmpfiles
+
 # The whole configuration in one file (Debian's conf.d is not included), checked by doveconf
 # before it replaces the running one.
 mailserver-dovecot-config-file-managed:
@@ -23,6 +40,7 @@ mailserver-dovecot-config-file-managed:
     - mode: "0644"
     - check_cmd: doveconf -n -c
     - require:
+      - cmd: mailserver-dovecot-config-cmd-run-tmpfiles
       - pkg: mailserver-dovecot-package-pkg-installed
       - user: mailserver-store-user-present-vmail
       - sls: {{ tplroot }}.tls

@@ -1,0 +1,144 @@
+"""The encrypted mail store, in the lab: nothing in clear on disk, locked after a reboot
+with its services kept off the bare directory, the admin notified, mail from outside kept
+waiting, unlocked through the master, services restarted by the reactor, mail delivered."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from tests.lab import container, mailhost, master
+from tests.system.mailclients import PASSWORDS, inbox, send25, tag
+
+STORE = "/mail/encrypted-mail"
+BARE = "/mail/decrypted-mail"
+
+
+@pytest.fixture(scope="module")
+def mail(lab_session):
+    lab = lab_session.ensure_up()
+    lab.reset_pillar()
+    lab.highstate()
+    return lab
+
+
+def active(lab, unit):
+    return lab.sh("mx1", f"systemctl is-active {unit}", check=False).stdout.strip()
+
+
+def wait_for(predicate, timeout=60, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+
+
+def test_no_plaintext_reaches_the_encrypted_directory(mail):
+    marker = tag("secret-marker")
+    assert send25(mail, ["alice@example.com"], marker)["ok"]
+    assert inbox(mail, "alice@example.com", marker)
+    clear = mail.sh("mx1", f"grep -rl '{marker}' {BARE}/vhosts", check=False).stdout
+    assert clear.strip(), "the message should be readable inside the unlocked store"
+    raw = mail.sh("mx1", f"grep -rl '{marker}' {STORE}", check=False)
+    assert raw.returncode == 1 and raw.stdout == "", "plaintext found in the encrypted directory"
+    # nor the mailbox names: EncFS encrypts file names too
+    names = mail.sh("mx1", f"find {STORE} | grep -c -e example.com -e alice", check=False)
+    assert names.stdout.strip() == "0"
+
+
+def test_a_wrong_passphrase_leaves_the_store_locked_and_untouched(mail):
+    mail.sh("mx1", "salt-call mailserver_store.lock")
+    assert mailhost.store_status()["state"] == "locked"
+    before = mail.sh("mx1", f"find {STORE} -printf '%p %s %T@\\n' | sort").stdout
+    ret = mailhost.store_call("unlock", passphrase="not the passphrase")
+    assert ret.returncode != 0
+    assert "wrong passphrase" in ret.stdout + ret.stderr
+    assert "not the passphrase" not in ret.stdout + ret.stderr
+    assert mailhost.store_status()["state"] == "locked"
+    assert mail.sh("mx1", f"find {STORE} -printf '%p %s %T@\\n' | sort").stdout == before
+    assert mailhost.store_call("unlock").returncode == 0
+    wait_for(lambda: active(mail, "postfix@-") == "active", what="postfix after unlock")
+
+
+def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_session):
+    notices_before = mail.sh("peer", "grep -c 'is LOCKED' /var/mail/sink", check=False).stdout
+    container.reboot("mx1")
+    master.wait_ping(mail.conf_dir, "mx1")
+
+    # locked, and what uses the store is not running
+    wait_for(lambda: mailhost.store_status().get("state") == "locked", what="store status")
+    for unit in ("dovecot", "postfix@-"):
+        assert active(mail, unit) != "active", f"{unit} runs while the store is locked"
+
+    # the admin was told: by mail through the relay, with the exact unlock command
+    wait_for(
+        lambda: (
+            mail.sh("peer", "grep -c 'is LOCKED' /var/mail/sink", check=False).stdout
+            != notices_before
+        ),
+        what="the admin's notification",
+    )
+    notice = mail.sh("peer", "cat /var/mail/sink").stdout
+    assert "salt-run mailserver.unlock mx1" in notice
+
+    # mail from the outside world meanwhile: the peer's MTA keeps it queued, nothing is lost
+    waiting = tag("waiting")
+    mail.sh(
+        "peer",
+        f"printf 'Subject: {waiting}\\n\\nsent while locked\\n' | "
+        "sendmail -f someone@example.net alice@example.com",
+    )
+    wait_for(
+        lambda: (
+            waiting
+            in mail.sh("peer", "postqueue -p; postcat -q ALL 2>/dev/null", check=False).stdout
+            or "alice@example.com" in mail.sh("peer", "postqueue -p").stdout
+        ),
+        what="the message to wait in the peer's queue",
+    )
+    assert mail.sh("mx1", f"ls -A {BARE}").stdout == "", "something wrote to the bare directory"
+
+    # unlock through the master: the passphrase goes sealed; the reactor restarts services
+    proc = subprocess.run(
+        [
+            master._bin("salt-run"),
+            "-c",
+            str(mail.conf_dir),
+            "mailserver.unlock",
+            "mx1",
+            "--out=json",
+        ],
+        input=mailhost.STORE_PASSPHRASE + "\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert '"unlocked"' in proc.stdout, proc.stdout + proc.stderr
+    wait_for(
+        lambda: active(mail, "dovecot") == "active" and active(mail, "postfix@-") == "active",
+        timeout=90,
+        what="the reactor to restart dovecot and postfix",
+    )
+
+    # the waiting mail arrives once the peer retries
+    mail.sh("peer", "postqueue -f")
+    assert inbox(
+        mail, "alice@example.com", waiting, timeout=60, password=PASSWORDS["alice@example.com"]
+    )
+    # and the passphrase never reached the master's job cache, logs or event returns
+    found = subprocess.run(
+        ["grep", "-rl", "-F", mailhost.STORE_PASSPHRASE, lab_session.master.config["root_dir"]],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert found.stdout == "", found.stdout
+
+
+def test_highstate_after_unlock_reports_zero_changes(mail):
+    rc, data = mail.apply("mx*")
+    changed = {v.get("__id__", k): v["changes"] for k, v in data["mx1"].items() if v["changes"]}
+    assert rc == 0 and changed == {}, changed
