@@ -1,58 +1,126 @@
 """Integration tier: real salt-master and salt-minion daemons on this machine.
 
-The minion-start reactor must hand a freshly started minion the formula's custom modules,
-so that ``state.apply <sls>`` (which does not sync) works right after a boot.
+The reactor on minion start syncs the formula's modules, learns the mail store's status and,
+when it is locked, notifies the admin (here: a webhook receiver run by the test, and the
+event bus). The reactor on ``mailserver/store/unlocked`` runs the restart orchestration and
+fires ``mailserver/store/ready/<id>``.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from tests.lab import master as labmaster
 
 
+class Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):
+        length = int(self.headers["Content-Length"])
+        Hook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
-def master(salt_factories):
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """A configured, initialized-looking and locked store (nothing mounted)."""
+    root = tmp_path_factory.mktemp("store")
+    (root / "cipher").mkdir()
+    (root / "cipher" / "gocryptfs.conf").write_text("{}")
+    (root / "plain").mkdir()
+    config = root / "store.json"
+    config.write_text(
+        json.dumps(
+            {
+                "backend": "gocryptfs",
+                "cipher_dir": str(root / "cipher"),
+                "mount_point": str(root / "plain"),
+                "dependents": [],
+                "subdirs": [],
+            }
+        )
+    )
+    return config
+
+
+@pytest.fixture(scope="module")
+def master(salt_factories, webhook):
     overrides = labmaster.config()
     overrides["interface"] = "127.0.0.1"
+    overrides["mailserver"] = {"notify": {"webhook": webhook}}
     factory = salt_factories.salt_master_daemon("reactor-master", overrides=overrides)
     with factory.started(start_timeout=120):
         yield factory
 
 
 @pytest.fixture(scope="module")
-def minion(master):
-    factory = master.salt_minion_daemon("mail-reactor-minion")
+def minion(master, store):
+    factory = master.salt_minion_daemon(
+        "mail-reactor-minion", overrides={"mailserver_store_config": str(store)}
+    )
     with factory.started(start_timeout=120):
         yield factory
 
 
-def test_minion_start_reactor_syncs_the_formula_modules(master, minion):
-    cli = master.salt_cli(timeout=60)
-    deadline = time.monotonic() + 60
+def _wait(predicate, timeout=90):
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ret = cli.run("mailserver.is_hostname", "mx1.example.com", minion_tgt=minion.id)
-        if ret.returncode == 0 and ret.data is True:
-            break
-        time.sleep(2)
-    else:
-        pytest.fail(f"the reactor never synced _modules to the minion: {ret.stdout} {ret.stderr}")
-    # and the module really is ours, with its checks
-    ret = cli.run("mailserver.is_hostname", "not-a-fqdn", minion_tgt=minion.id)
-    assert ret.data is False
+        if predicate():
+            return True
+        time.sleep(1)
+    return False
 
 
-def test_the_reactor_ran_on_the_start_event(master, minion, event_listener):
+def test_minion_start_syncs_modules_and_notifies_a_locked_store(master, minion, event_listener):
     start = time.time() - 600
-    events = event_listener.get_events(
-        [(master.id, f"salt/minion/{minion.id}/start")], after_time=start
+    assert _wait(lambda: any(h["minion"] == minion.id for h in Hook.received)), (
+        "the webhook never heard of the locked store"
     )
-    assert events, "no minion start event reached the master"
-    # the job the reactor published: saltutil.sync_all on that minion
-    jobs = event_listener.get_events([(master.id, "salt/job/*/new")], after_time=start)
-    assert any(
-        e.data.get("fun") == "saltutil.sync_all" and minion.id in e.data.get("minions", [])
-        for e in jobs
-    ), [e.data.get("fun") for e in jobs]
+    hook = next(h for h in Hook.received if h["minion"] == minion.id)
+    assert hook["state"] == "locked"
+    assert hook["unlock"] == f"salt-run mailserver.unlock {minion.id}"
+    events = event_listener.wait_for_events(
+        [(master.id, f"mailserver/store/locked/{minion.id}")], after_time=start, timeout=30
+    )
+    assert events.found_all_events, "no mailserver/store/locked event on the master's bus"
+    assert "LOCKED" in next(iter(events.matches)).data["text"]
+    # the same run synced the formula's modules: they answer on the minion
+    ret = master.salt_cli(timeout=60).run("mailserver_store.status", minion_tgt=minion.id)
+    assert ret.data["state"] == "locked"
+
+
+def test_unlocked_event_runs_the_restart_orchestration(master, minion, store, event_listener):
+    # pretend the store got mounted: its mount point is now a real mount point
+    cfg = json.loads(store.read_text())
+    cfg["mount_point"] = "/"
+    store.write_text(json.dumps(cfg))
+    start = time.time()
+    ret = master.salt_cli(timeout=60).run(
+        "event.send", "mailserver/store/unlocked", minion_tgt=minion.id
+    )
+    assert ret.returncode == 0
+    events = event_listener.wait_for_events(
+        [(master.id, f"mailserver/store/ready/{minion.id}")], after_time=start, timeout=90
+    )
+    assert events.found_all_events, "the reactor never reported the services back"
+    ready = next(iter(events.matches)).data
+    assert ready["ok"] is True and ready["services"] == {}

@@ -1,0 +1,102 @@
+"""Unit tests of the store module and the runner's sealing: no FUSE, no daemons."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.conftest import REPO
+from tests.unit.conftest import load
+
+
+@pytest.fixture
+def store(tmp_path):
+    module = load("mailserver_store")
+    module.__opts__ = {
+        "mailserver_store_config": str(tmp_path / "store.json"),
+        "pki_dir": str(tmp_path / "pki"),
+        "id": "mx1",
+    }
+    return module
+
+
+def configure(store, tmp_path, backend="encfs", mount_point=None):
+    store.write_config(
+        {
+            "backend": backend,
+            "cipher_dir": str(tmp_path / "cipher"),
+            "mount_point": mount_point or str(tmp_path / "plain"),
+            "dependents": ["dovecot"],
+            "subdirs": [],
+        }
+    )
+    (tmp_path / "cipher").mkdir(exist_ok=True)
+
+
+def test_status_walks_unconfigured_uninitialized_locked_unlocked(store, tmp_path):
+    assert store.status() == {"state": "unconfigured"}
+    configure(store, tmp_path)
+    st = store.status()
+    assert st["state"] == "uninitialized"
+    assert st["initialize"].startswith("salt-call mailserver_store.initialize")
+    (tmp_path / "cipher" / ".encfs6.xml").write_text("<xml/>")
+    st = store.status()
+    assert st["state"] == "locked"
+    assert "salt-run mailserver.unlock mx1" in st["unlock"]
+    configure(store, tmp_path, mount_point="/")  # "/" is always a mount point
+    assert store.status()["state"] == "unlocked"
+
+
+def test_config_file_is_root_only_and_rewritten_only_on_change(store, tmp_path):
+    configure(store, tmp_path)
+    path = tmp_path / "store.json"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert store.write_config(json.loads(path.read_text())) is False
+
+
+def test_tool_output_never_carries_the_passphrase(store):
+    rc, out = store._run(
+        ["sh", "-c", 'read p; echo "bad password: $p" >&2; exit 1'], ["hunter2 secret"]
+    )
+    assert rc == 1
+    assert "hunter2" not in out and "***" in out
+
+
+def test_a_passphrase_sealed_by_the_runner_opens_only_with_the_minions_key(store, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "minion.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    master_pki = tmp_path / "master"
+    (master_pki / "minions").mkdir(parents=True)
+    (master_pki / "minions" / "mx1").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    spec = importlib.util.spec_from_file_location("unit_runner", REPO / "_runners/mailserver.py")
+    runner = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(runner)
+    runner.__opts__ = {"pki_dir": str(master_pki)}
+    sealed = runner._seal("mx1", "correct horse")
+    assert "correct horse" not in sealed
+    assert store._unseal(sealed) == "correct horse"
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "pki" / "minion.pem").write_bytes(
+        other.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(store.CommandExecutionError, match="not for this minion"):
+        store._unseal(sealed)
