@@ -32,6 +32,7 @@ class LabSession:
         # the master serves a copy of pillar/, so tests can edit pillar as a user would
         self.pillar_dir = Path(tempfile.mkdtemp(prefix="lab-pillar-"))
         shutil.copytree(config.REPO / "pillar", self.pillar_dir, dirs_exist_ok=True)
+        self.auto_unlock_dir = Path(tempfile.mkdtemp(prefix="lab-auto-unlock-"))
 
     @property
     def conf_dir(self) -> Path:
@@ -47,6 +48,8 @@ class LabSession:
         def start_master():
             overrides = master.config()
             overrides["pillar_roots"] = {"base": [str(self.pillar_dir)]}
+            # the optional network-bound unlock: on only while a passphrase file is there
+            overrides["mailserver"]["auto_unlock_dir"] = str(self.auto_unlock_dir)
             self.master = self._factories.salt_master_daemon("lab-master", overrides=overrides)
             self._stack.enter_context(self.master.started(start_timeout=120))
             return self.master.config["ret_port"], self.master.config["publish_port"]

@@ -10,10 +10,10 @@ import yaml
 from tests.conftest import REPO
 from tests.lab import config
 
-# one place for ports: the formula's defaults
-PORTS = yaml.safe_load((REPO / "salt/mailserver/parameters/defaults.yaml").read_text())["values"][
-    "ports"
-]
+# one place for ports and paths: the formula's defaults
+DEFAULTS = yaml.safe_load((REPO / "salt/mailserver/parameters/defaults.yaml").read_text())
+DEFAULTS = DEFAULTS["values"]
+PORTS = DEFAULTS["ports"]
 MX1 = config.HOSTS["mx1"]
 FAMILIES = {"ipv4": MX1.ip4, "ipv6": MX1.ip6}
 # the demo passwords whose hashes are in pillar/mailserver.sls (a unit test keeps them in step)

@@ -10,9 +10,10 @@ import pytest
 from passlib import hash as passlib_hash
 
 from tests.lab import config, mailhost
-from tests.system.mailclients import imap_login, inbox, send25, tag
+from tests.system.mailclients import DEFAULTS, imap_login, inbox, send25, tag
 
 MX1 = config.HOSTS["mx1"]
+MAIL_ROOT = DEFAULTS["store"]["mail_root"]
 
 
 def sha512(password: str) -> str:
@@ -77,7 +78,7 @@ def test_pillar_edits_add_change_and_remove_a_mailbox(mail):
     assert not imap_login(mail, "dave@example.com", "dave-second")["ok"]
     ret = send25(mail, ["dave@example.com"], tag("gone"))
     assert not ret["ok"] and ret["code"] == 550
-    found = mail.sh("mx1", f"grep -rl '{kept}' /var/mail/vhosts/.removed/example.com/", check=False)
+    found = mail.sh("mx1", f"grep -rl '{kept}' {MAIL_ROOT}/.removed/example.com/", check=False)
     assert "/dave." in found.stdout, "the removed mailbox's mail should be kept aside"
 
 

@@ -138,6 +138,27 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
     assert found.stdout == "", found.stdout
 
 
+def test_optional_auto_unlock_unlocks_on_boot_by_itself(mail):
+    key = mail.auto_unlock_dir / "mx1.passphrase"
+    key.write_text(mailhost.STORE_PASSPHRASE + "\n")
+    key.chmod(0o600)
+    try:
+        container.reboot("mx1")
+        master.wait_ping(mail.conf_dir, "mx1")
+        wait_for(
+            lambda: mailhost.store_status().get("state") == "unlocked",
+            timeout=90,
+            what="the master to unlock the store by itself",
+        )
+        wait_for(
+            lambda: active(mail, "dovecot") == "active" and active(mail, "postfix@-") == "active",
+            timeout=90,
+            what="the services after the automatic unlock",
+        )
+    finally:
+        key.unlink()
+
+
 def test_highstate_after_unlock_reports_zero_changes(mail):
     rc, data = mail.apply("mx*")
     changed = {v.get("__id__", k): v["changes"] for k, v in data["mx1"].items() if v["changes"]}
