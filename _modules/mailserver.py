@@ -13,6 +13,10 @@ from salt.exceptions import SaltInvocationError
 __virtualname__ = "mailserver"
 
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SSH_KEY = re.compile(
+    r"^(ssh-ed25519|ssh-rsa|sk-ssh-ed25519@openssh\.com|rsa-sha2-(256|512))"
+    r" [A-Za-z0-9+/]+={0,3}( .*)?$"
+)
 
 
 def __virtual__():
@@ -91,7 +95,7 @@ def settings(defaults, pillar=None):
         out["mailname"] = out["hostname"].split(".", 1)[1]
     if not is_hostname(out["mailname"]):
         raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
-    for section in ("base", "mariadb", "postfix", "dovecot"):
+    for section in ("base", "mariadb", "postfix", "dovecot", "ssh", "updates"):
         pkgs = out[section]["pkgs"]
         if not all(isinstance(p, str) and p for p in pkgs):
             raise PillarError(f"{section}:pkgs", "must be a list of package names")
@@ -101,6 +105,19 @@ def settings(defaults, pillar=None):
     for name, port in out["ports"].items():
         if not isinstance(port, int) or not 0 < port < 65536:
             raise PillarError(f"ports:{name}", f"{port!r} is not a port number")
+    admin = out["admin"]
+    if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", admin["name"] or "") or admin["name"] == "root":
+        raise PillarError(
+            "admin:name",
+            f"{admin['name']!r} is not a login name for the admin "
+            "(required: root and password logins are off)",
+        )
+    keys = admin["ssh_keys"]
+    if not keys or not all(isinstance(k, str) and _SSH_KEY.match(k) for k in keys):
+        raise PillarError(
+            "admin:ssh_keys",
+            "must be a non-empty list of SSH public keys (ssh-ed25519 AAAA..., ssh-rsa AAAA...)",
+        )
     store = out["store"]
     if store["backend"] not in store["pkgs"]:
         raise PillarError(

@@ -47,6 +47,17 @@ mailserver:
   # Mail of removed mailboxes is moved aside under <mail_root>/.removed/; true deletes it.
   purge_removed_mailboxes: false
 
+  # The admin's login: SSH public keys only (root and password logins are off), and sudo.
+  # Put your own key here; the one below belongs to nobody.
+  admin:
+    name: mailadmin
+    ssh_keys:
+      - "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn/PVmGb8LIlzFP973B6n admin@laptop (replace with yours)"
+
+  ssh:
+    # more AllowUsers patterns, e.g. "mailadmin@192.0.2.0/24" (the admin is always allowed)
+    allow_users: []
+
   base:
     # Packages every mail host needs before any service: the CA bundle, openssl for TLS
     # checks, dig for DNS checks. The list replaces the default one.

@@ -6,4 +6,5 @@ include:
   - .dovecot.clean
   - .postfix.clean
   - .mariadb.clean
+  - .ssh.clean
   - .base.clean

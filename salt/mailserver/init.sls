@@ -3,6 +3,9 @@
 # The whole mail host: one sub-state per service.
 include:
   - .base
+  - .ssh
+  - .kernel
+  - .updates
   - .tls
   - .store
   - .mariadb

@@ -110,6 +110,8 @@ PEER_PACKAGES = [
     "netcat-openbsd",
     "python3-dnspython",
     "postfix",
+    "openssh-client",
+    "nmap",
 ]
 IMAGES = {"base": BASE_PACKAGES, "peer": PEER_PACKAGES}
 

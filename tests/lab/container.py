@@ -53,6 +53,9 @@ def nspawn_argv(host: config.Host) -> list[str]:
         "--timezone=off",
         "--link-journal=no",
         "--console=read-only",
+        # like a real host inside its own network namespace: a firewall and network sysctls
+        # (the container's own netns only; with SYSTEMD_NSPAWN_API_VFS_WRITABLE=network)
+        "--capability=CAP_NET_ADMIN",
         # FUSE for the encrypted mail store
         "--bind=/dev/fuse",
         "--property=DeviceAllow=/dev/fuse rwm",
@@ -287,7 +290,11 @@ def _supervise(name: str) -> int:
     host = config.HOSTS[name]
     d = hostdir(name)
     while True:
-        proc = subprocess.Popen(nspawn_argv(host), stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            nspawn_argv(host),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"},
+        )
         (d / "nspawn.pid").write_text(str(proc.pid))
         rc = proc.wait()
         print(f"[lab] systemd-nspawn for {name} exited {rc}", flush=True)

@@ -5,23 +5,32 @@ from __future__ import annotations
 import pytest
 from salt.exceptions import SaltInvocationError
 
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn/PVmGb8LIlzFP973B6n x"
+ADMIN = {"admin": {"name": "ops", "ssh_keys": [KEY]}}
+
+
+def with_admin(pillar):
+    return {**ADMIN, **pillar} if isinstance(pillar, dict) else pillar
+
 
 def test_defaults_complete_from_the_minion(mod, defaults):
-    out = mod.settings(defaults, {})
+    out = mod.settings(defaults, with_admin({}))
     assert out["hostname"] == "mail.example.org"
     assert out["mailname"] == "example.org"
     assert "openssl" in out["base"]["pkgs"]
 
 
 def test_pillar_overrides_and_is_normalised(mod, defaults):
-    out = mod.settings(defaults, {"hostname": "MX1.Example.COM.", "mailname": "example.net"})
+    out = mod.settings(
+        defaults, with_admin({"hostname": "MX1.Example.COM.", "mailname": "example.net"})
+    )
     assert out["hostname"] == "mx1.example.com"
     assert out["mailname"] == "example.net"
 
 
 def test_defaults_are_not_mutated(mod, defaults):
     before = repr(defaults)
-    mod.settings(defaults, {"base": {"pkgs": ["x"]}})
+    mod.settings(defaults, with_admin({"base": {"pkgs": ["x"]}}))
     assert repr(defaults) == before
 
 
@@ -39,11 +48,14 @@ def test_defaults_are_not_mutated(mod, defaults):
         ({"tls": {"certificate": "PEM"}}, "pillar mailserver:tls: give both certificate"),
         ({"purge_removed_mailboxes": "yes"}, "pillar mailserver:purge_removed_mailboxes: must"),
         ({"domains": "example.com"}, "pillar mailserver:domains: must be a list"),
+        ({"admin": {"name": "root", "ssh_keys": [KEY]}}, "pillar mailserver:admin:name: 'root'"),
+        ({"admin": {"name": "ops", "ssh_keys": []}}, "pillar mailserver:admin:ssh_keys: must"),
+        ({"admin": {"name": "ops", "ssh_keys": ["hunter2"]}}, "pillar mailserver:admin:ssh_keys"),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
     with pytest.raises(SaltInvocationError) as err:
-        mod.settings(defaults, pillar)
+        mod.settings(defaults, with_admin(pillar))
     assert str(err.value).startswith(message)
 
 
