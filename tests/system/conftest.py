@@ -19,6 +19,7 @@ import yaml
 
 from tests.lab import config, mailhost, master
 from tests.lab import lab as labmod
+from tests.system.mailclients import FAMILIES
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
 
@@ -136,6 +137,21 @@ def lab_session(salt_factories):
 @pytest.fixture
 def lab(lab_session):
     return lab_session.ensure_up()
+
+
+@pytest.fixture(scope="module")
+def mail(lab_session):
+    """The lab with mx1 converged on the example pillar (store initialized or unlocked)."""
+    lab = lab_session.ensure_up()
+    lab.reset_pillar()
+    lab.highstate()
+    return lab
+
+
+@pytest.fixture(params=sorted(FAMILIES))
+def addr(request):
+    """mx1's address, once per address family."""
+    return FAMILIES[request.param]
 
 
 def pytest_terminal_summary(terminalreporter):

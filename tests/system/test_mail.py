@@ -8,7 +8,6 @@ import time
 import pytest
 
 from tests.system.mailclients import (
-    FAMILIES,
     MX1,
     PASSWORDS,
     PORTS,
@@ -17,19 +16,6 @@ from tests.system.mailclients import (
     submit,
     tag,
 )
-
-
-@pytest.fixture(scope="module")
-def mail(lab_session):
-    lab = lab_session.ensure_up()
-    lab.reset_pillar()
-    lab.highstate()
-    return lab
-
-
-@pytest.fixture(params=sorted(FAMILIES))
-def addr(request):
-    return FAMILIES[request.param]
 
 
 def test_mail_from_outside_arrives_and_is_read_over_imaps(mail, addr):

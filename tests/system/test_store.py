@@ -7,21 +7,12 @@ from __future__ import annotations
 import subprocess
 import time
 
-import pytest
-
 from tests.lab import container, mailhost, master
-from tests.system.mailclients import PASSWORDS, inbox, send25, tag
+from tests.system.mailclients import DEFAULTS, PASSWORDS, inbox, send25, tag
 
-STORE = "/mail/encrypted-mail"
-BARE = "/mail/decrypted-mail"
-
-
-@pytest.fixture(scope="module")
-def mail(lab_session):
-    lab = lab_session.ensure_up()
-    lab.reset_pillar()
-    lab.highstate()
-    return lab
+STORE = DEFAULTS["store"]["cipher_dir"]
+BARE = DEFAULTS["store"]["mount_point"]
+MAIL_ROOT = DEFAULTS["store"]["mail_root"]
 
 
 def active(lab, unit):
@@ -39,7 +30,7 @@ def test_no_plaintext_reaches_the_encrypted_directory(mail):
     marker = tag("secret-marker")
     assert send25(mail, ["alice@example.com"], marker)["ok"]
     assert inbox(mail, "alice@example.com", marker)
-    clear = mail.sh("mx1", f"grep -rl '{marker}' {BARE}/vhosts", check=False).stdout
+    clear = mail.sh("mx1", f"grep -rl '{marker}' {MAIL_ROOT}", check=False).stdout
     assert clear.strip(), "the message should be readable inside the unlocked store"
     raw = mail.sh("mx1", f"grep -rl '{marker}' {STORE}", check=False)
     assert raw.returncode == 1 and raw.stdout == "", "plaintext found in the encrypted directory"
