@@ -116,6 +116,10 @@ def imap(args) -> dict:
             if line and b"\\" in line.split(b")")[0]
         )
         out["messages"] = []
+        if args.quota:
+            typ, data = conn.getquotaroot("INBOX")
+            # [[b'"INBOX" "User quota"'], [b'"User quota" (STORAGE 12 2097152)']]
+            out["quota"] = [d.decode() for d in data[1] if d] if typ == "OK" else []
         if args.folder:
             out["stage"] = "select"
             typ, _ = conn.select(f'"{args.folder}"', readonly=True)
@@ -210,6 +214,7 @@ def main() -> int:
     p.add_argument("--folder")
     p.add_argument("--subject")
     p.add_argument("--raw-login", action="store_true")
+    p.add_argument("--quota", action="store_true")
     sub.choices["sieve"].add_argument("--name", default="lab")
     args = parser.parse_args()
     result = {"smtp": smtp, "imap": imap, "sieve": sieve}[args.cmd](args)

@@ -81,6 +81,34 @@ def test_pillar_edits_add_change_and_remove_a_mailbox(mail):
     found = mail.sh("mx1", f"grep -rl '{kept}' {MAIL_ROOT}/.removed/example.com/", check=False)
     assert "/dave." in found.stdout, "the removed mailbox's mail should be kept aside"
 
+    # and only an explicit purge deletes it
+    pillar["purge_removed_mailboxes"] = True
+    mail.write_pillar(pillar)
+    mail.highstate()
+    assert mail.sh("mx1", f"test -e {MAIL_ROOT}/.removed", check=False).returncode == 1
+
+
+def test_test_mode_predicts_the_changes_without_writing(mail):
+    before = db_fingerprint(mail)
+    pillar = mail.read_pillar()
+    pillar["mailboxes"]["erin@example.com"] = {"password_hash": sha512("erin")}
+    del pillar["aliases"]["info@example.com"]
+    mail.write_pillar(pillar)
+    try:
+        _rc, data = mail.apply("mx*", "test=True")
+    finally:
+        mail.reset_pillar()
+    synced = next(v for v in data["mx1"].values() if v["__id__"] == "mailserver-accounts-synced")
+    assert synced["result"] is None
+    assert synced["changes"] == {
+        "mailboxes_added": ["erin@example.com"],
+        "aliases_removed": [
+            "info@example.com -> alice@example.com",
+            "info@example.com -> bob@example.com",
+        ],
+    }
+    assert db_fingerprint(mail) == before
+
 
 BAD = [
     (

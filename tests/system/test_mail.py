@@ -11,6 +11,7 @@ from tests.system.mailclients import (
     MX1,
     PASSWORDS,
     PORTS,
+    imap,
     inbox,
     send25,
     submit,
@@ -198,3 +199,21 @@ def test_sieve_script_over_managesieve_files_matching_mail(mail):
     assert send25(mail, ["bob@example.com"], tag("plain"))["ok"]
     assert inbox(mail, "bob@example.com", marker, folder="Filed")
     assert not inbox(mail, "bob@example.com", marker, folder="INBOX", timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("user", "limit_kib"),
+    [
+        ("alice@example.com", 2 * 1024 * 1024),
+        ("carol@example.org", 500 * 1024),
+        ("bob@example.com", None),
+    ],
+)
+def test_quota_from_pillar_is_in_force(mail, user, limit_kib):
+    ret = imap(mail, user, PASSWORDS[user], quota=True)
+    assert ret["ok"], ret
+    storage = [q for q in ret["quota"] if "STORAGE" in q]
+    if limit_kib is None:  # no quota in pillar: no limit
+        assert storage == [], ret["quota"]
+    else:
+        assert storage and storage[0].rstrip(")").split()[-1] == str(limit_kib), ret["quota"]

@@ -4,9 +4,13 @@ waiting, unlocked through the master, services restarted by the reactor, mail de
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
+import pytest
+
+from tests.conftest import REPO
 from tests.lab import container, mailhost, master
 from tests.system.mailclients import DEFAULTS, PASSWORDS, inbox, send25, tag
 
@@ -148,6 +152,39 @@ def test_optional_auto_unlock_unlocks_on_boot_by_itself(mail):
         )
     finally:
         key.unlink()
+
+
+@pytest.mark.parametrize("backend", ["encfs", "gocryptfs"])
+def test_each_backend_initializes_locks_unlocks_and_changes_its_passphrase(mail, backend):
+    mail.sh("mx1", f"apt-get install -y -q {backend} >/dev/null")
+    work = f"/root/store-{backend}"
+    mail.sh("mx1", f"rm -rf {work} && mkdir -p {work}")
+    script = (REPO / "tests/system/store_backend.py").read_text()
+    mail.sh("mx1", f"cat > {work}/run.py", input=script)
+    stdin = "alpha-7781\nbogus-3319\nalpha-7781\nalpha-7781\nomega-5512\nalpha-7781\nomega-5512\n"
+    proc = container.exec_(
+        "mx1", "/opt/salt/bin/python", f"{work}/run.py", backend, work, input=stdin, timeout=300
+    )
+    steps = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = [(s["step"], s["ok"], s.get("state")) for s in steps]
+    assert seen == [
+        ("status", True, "uninitialized"),
+        ("initialize", True, "unlocked"),
+        ("lock", True, "locked"),
+        ("unlock", False, "locked"),  # wrong passphrase: still locked
+        ("unlock", True, "unlocked"),
+        ("read", True, None),  # what was written before the lock is back
+        ("lock", True, "locked"),
+        ("change_passphrase", True, "locked"),
+        ("unlock", False, "locked"),  # the old passphrase no longer opens it
+        ("unlock", True, "unlocked"),
+        ("lock", True, "locked"),
+    ], seen
+    assert "wrong passphrase" in steps[3]["error"]
+    for passphrase in ("alpha-7781", "bogus-3319", "omega-5512"):
+        assert passphrase not in json.dumps(steps)  # in no return, no error
+    raw = mail.sh("mx1", f"grep -rl store-backend-marker {work}/cipher", check=False)
+    assert raw.stdout == ""
 
 
 def test_highstate_after_unlock_reports_zero_changes(mail):
