@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 __virtualname__ = "mailserver_store"
 
 CONFIG = "/etc/mailserver/store.json"
+# the file each backend keeps in the cipher directory once initialized
 BACKENDS = {
-    "encfs": {"config": ".encfs6.xml", "pkg": "encfs"},
-    "gocryptfs": {"config": "gocryptfs.conf", "pkg": "gocryptfs"},
+    "encfs": {"config": ".encfs6.xml"},
+    "gocryptfs": {"config": "gocryptfs.conf"},
 }
 
 
