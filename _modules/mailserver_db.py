@@ -247,13 +247,20 @@ def _write_private(path, text, group=None, mode=0o600):
     os.replace(tmp, path)
 
 
-def _file_state(path):
+def _file_differs(path, text, group, mode):
+    """True unless ``path`` holds exactly ``text``, owned by root:``group`` with ``mode``."""
     try:
         st = os.stat(path)
         with open(path, encoding="utf-8") as fh:
-            return fh.read(), st.st_uid, st.st_gid, st.st_mode & 0o777
+            have = fh.read()
     except FileNotFoundError:
-        return None
+        return True
+    gid = grp.getgrnam(group).gr_gid if group else 0
+    return not hmac.compare_digest(have, text) or (st.st_uid, st.st_gid, st.st_mode & 0o777) != (
+        0,
+        gid,
+        mode,
+    )
 
 
 def client_files(database, user, password, postfix_dir, dovecot_file):
@@ -311,9 +318,7 @@ def reader_status(database, user, secret_file, postfix_dir, dovecot_file):
     for path, (text, group, mode) in client_files(
         database, user, password, postfix_dir, dovecot_file
     ).items():
-        have = _file_state(path)
-        gid = grp.getgrnam(group).gr_gid if group else 0
-        if have is None or not hmac.compare_digest(have[0], text) or have[1:] != (0, gid, mode):
+        if _file_differs(path, text, group, mode):
             todo.append(f"write {path}")
     return todo
 
@@ -339,17 +344,15 @@ def ensure_reader(database, user, secret_file, postfix_dir, dovecot_file):
         password = secrets.token_urlsafe(32)
         _write_private(secret_file, password + "\n")
     with connect() as conn, conn.cursor() as cur:
-        for host in ("localhost",):
-            cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (user, host, password))
-            cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
-            cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s", (user, host))
-            cur.execute(f"GRANT SELECT ON `{_ident(database)}`.* TO %s@%s", (user, host))
+        user_at = (user, "localhost")  # the unix socket only
+        cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*user_at, password))
+        cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*user_at, password))
+        cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s", user_at)
+        cur.execute(f"GRANT SELECT ON `{_ident(database)}`.* TO %s@%s", user_at)
         cur.execute("FLUSH PRIVILEGES")
     for path, (text, group, mode) in client_files(
         database, user, password, postfix_dir, dovecot_file
     ).items():
-        have = _file_state(path)
-        gid = grp.getgrnam(group).gr_gid if group else 0
-        if have is None or have[0] != text or have[1:] != (0, gid, mode):
+        if _file_differs(path, text, group, mode):
             _write_private(path, text, group, mode)
     return todo

@@ -19,25 +19,29 @@ def synced(name, accounts, mail_root=None, purge=False):
     ``purge`` is true. ``changes`` name what changed, never a hash.
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    ops = __salt__["mailserver_accounts.diff"](accounts, name)
-    if not ops and not purge:
+    if __opts__["test"]:
+        ops = __salt__["mailserver_accounts.diff"](accounts, name)
+        if ops:
+            ret["result"] = None
+            ret["changes"] = ops
+            ret["comment"] = "would change: " + _summary(ops)
+        else:
+            ret["comment"] = "accounts are in sync with pillar"
+        return ret
+    # sync reads, plans and writes in one transaction; with nothing to do it writes nothing
+    done = __salt__["mailserver_accounts.sync"](accounts, name, mail_root, purge)
+    if not done:
         ret["comment"] = "accounts are in sync with pillar"
         return ret
-    if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = ops
-        ret["comment"] = "would change: " + ", ".join(f"{k} ({len(v)})" for k, v in ops.items())
-        return ret
-    done = __salt__["mailserver_accounts.sync"](accounts, name, mail_root, purge)
     left = __salt__["mailserver_accounts.diff"](accounts, name)
     if left:
         ret["result"] = False
         ret["comment"] = f"still differs after sync: {sorted(left)}"
         return ret
     ret["changes"] = done
-    ret["comment"] = (
-        "changed: " + ", ".join(f"{k} ({len(v)})" for k, v in done.items())
-        if done
-        else "accounts are in sync with pillar"
-    )
+    ret["comment"] = "changed: " + _summary(done)
     return ret
+
+
+def _summary(ops):
+    return ", ".join(f"{k} ({len(v)})" for k, v in ops.items())
