@@ -6,6 +6,7 @@ run before any state has changed anything; the error names the pillar key and th
 """
 
 import copy
+import ipaddress
 import re
 
 from salt.exceptions import SaltInvocationError
@@ -69,6 +70,40 @@ def is_hostname(name):
     return all(_LABEL.match(label) for label in name.lower().rstrip(".").split("."))
 
 
+def _network(value):
+    try:
+        return ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return None
+
+
+def _check_firewall(out):
+    """The firewall's extra rules and fail2ban's lists: addresses, ports and names that exist."""
+    for i, rule in enumerate(out["firewall"]["allow"]):
+        key = f"firewall:allow:{i}"
+        if not isinstance(rule, dict) or set(rule) - {"port", "proto", "from"}:
+            raise PillarError(key, "must be a mapping of port, proto (tcp/udp) and from")
+        port = rule.get("port")
+        if not isinstance(port, int) or not 0 < port < 65536:
+            raise PillarError(f"{key}:port", f"{port!r} is not a port number")
+        if rule.get("proto", "tcp") not in ("tcp", "udp"):
+            raise PillarError(f"{key}:proto", f"{rule['proto']!r} is not tcp or udp")
+        if rule.get("from", "any") != "any" and not _network(rule["from"]):
+            raise PillarError(f"{key}:from", f"{rule['from']!r} is not an address or network")
+    f2b = out["fail2ban"]
+    for value in f2b["ignoreip"]:
+        if not _network(value):
+            raise PillarError("fail2ban:ignoreip", f"{value!r} is not an address or network")
+    known = {"ssh", *out["ports"]}
+    for name, jail in f2b["jails"].items():
+        unknown = [p for p in jail["ports"] if p not in known]
+        if unknown:
+            raise PillarError(
+                f"fail2ban:jails:{name}:ports",
+                f"{unknown[0]!r} is not ssh or a name from ports ({', '.join(sorted(known))})",
+            )
+
+
 def settings(defaults, pillar=None):
     """
     Return the formula's settings: ``defaults`` with ``pillar`` merged over them, checked and
@@ -95,7 +130,8 @@ def settings(defaults, pillar=None):
         out["mailname"] = out["hostname"].split(".", 1)[1]
     if not is_hostname(out["mailname"]):
         raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
-    for section in ("base", "mariadb", "postfix", "dovecot", "ssh", "updates"):
+    sections = ("base", "mariadb", "postfix", "dovecot", "ssh", "updates", "firewall", "fail2ban")
+    for section in sections:
         pkgs = out[section]["pkgs"]
         if not all(isinstance(p, str) and p for p in pkgs):
             raise PillarError(f"{section}:pkgs", "must be a list of package names")
@@ -118,6 +154,7 @@ def settings(defaults, pillar=None):
             "admin:ssh_keys",
             "must be a non-empty list of SSH public keys (ssh-ed25519 AAAA..., ssh-rsa AAAA...)",
         )
+    _check_firewall(out)
     store = out["store"]
     if store["backend"] not in store["pkgs"]:
         raise PillarError(

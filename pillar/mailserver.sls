@@ -58,6 +58,19 @@ mailserver:
     # more AllowUsers patterns, e.g. "mailadmin@192.0.2.0/24" (the admin is always allowed)
     allow_users: []
 
+  # The firewall (ufw) lets in SSH and the mail ports by itself; add only what else you run.
+  firewall:
+    allow: []
+    #  - {port: 9100, proto: tcp, from: 192.0.2.0/24}
+
+  # Repeated failed logins (SSH, SMTP AUTH, IMAP, ManageSieve) get an address banned.
+  # Never ban these: your office, your monitoring (here: the lab's peer host, which the
+  # tests also use to log in with wrong passwords on purpose).
+  fail2ban:
+    ignoreip:
+      - 198.51.100.20
+      - 2001:db8:100::20
+
   base:
     # Packages every mail host needs before any service: the CA bundle, openssl for TLS
     # checks, dig for DNS checks. The list replaces the default one.

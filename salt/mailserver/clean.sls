@@ -6,5 +6,7 @@ include:
   - .dovecot.clean
   - .postfix.clean
   - .mariadb.clean
+  - .fail2ban.clean
+  - .firewall.clean
   - .ssh.clean
   - .base.clean

@@ -6,6 +6,8 @@ include:
   - .ssh
   - .kernel
   - .updates
+  - .firewall
+  - .fail2ban
   - .tls
   - .store
   - .mariadb

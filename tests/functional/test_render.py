@@ -32,6 +32,21 @@ def test_sls_renders_with_example_pillar(modules, sls):
         assert body["__sls__"].startswith("mailserver")
 
 
+def test_jails_read_the_journal_and_close_the_ports_of_the_map(modules):
+    ret = modules.state.show_sls("mailserver.fail2ban")
+    body = ret["mailserver-fail2ban-file-managed-jails"]["file"]
+    text = next(arg["contents"] for arg in body if "contents" in arg)
+    assert "backend = systemd" in text
+    assert "198.51.100.20 2001:db8:100::20" in text  # the example pillar's ignoreip
+    jails = text.split("\n[")
+    sasl = next(j for j in jails if j.startswith("postfix-sasl]"))
+    assert "port = 25,587,465" in sasl
+    dovecot = next(j for j in jails if j.startswith("dovecot]"))
+    assert "port = 143,993,4190" in dovecot
+    recidive = next(j for j in jails if j.startswith("recidive]"))
+    assert "backend = polling" in recidive and "logpath = /var/log/fail2ban.log" in recidive
+
+
 def test_highstate_top_targets_mail_hosts(modules):
     top = modules.state.show_top()
     assert top == {"base": ["mailserver"]}
@@ -52,6 +67,26 @@ def test_mailname_comes_from_pillar(modules):
         ({"base": ["x"]}, "mailserver:base", "must be a mapping"),
         ({"base": {"pkgs": "openssl"}}, "mailserver:base:pkgs", "must be list"),
         ({"mailname": "-bad-.example"}, "mailserver:mailname", "not a domain name"),
+        (
+            {"fail2ban": {"ignoreip": ["198.51.100.300"]}},
+            "mailserver:fail2ban:ignoreip",
+            "not an address or network",
+        ),
+        (
+            {"firewall": {"allow": [{"port": 70000}]}},
+            "mailserver:firewall:allow:0:port",
+            "not a port number",
+        ),
+        (
+            {"firewall": {"allow": [{"port": 9100, "from": "the office"}]}},
+            "mailserver:firewall:allow:0:from",
+            "not an address or network",
+        ),
+        (
+            {"fail2ban": {"jails": {"sshd": {"ports": ["telnet"]}}}},
+            "mailserver:fail2ban:jails:sshd:ports",
+            "'telnet' is not ssh or a name from ports",
+        ),
     ],
 )
 def test_bad_pillar_fails_the_render_naming_key_and_reason(modules, pillar, key, reason):

@@ -1,0 +1,161 @@
+"""The firewall and brute-force blocking seen from the outside (the peer), IPv4 and IPv6:
+a full port scan finds exactly the formula's services; repeated failed logins over SSH, SMTP
+AUTH and IMAP get the peer banned, unban lets it back in, and a whitelisted address is never
+banned."""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.lab import config, master
+from tests.system.mailclients import DEFAULTS, FAMILIES, PORTS, imap_login, submit
+
+PEER = config.HOSTS["peer"]
+PEER_ADDR = {"ipv4": PEER.ip4, "ipv6": PEER.ip6}
+INTENDED = {DEFAULTS["ssh"]["port"], *PORTS.values()}
+# something listening on a port the formula does not open: the firewall must hide it
+CANARY_PORT = 8080
+MAXRETRY = 3  # the tests' pillar: fewer attempts than the default 5, same mechanism
+
+
+@pytest.fixture(scope="module")
+def guarded(lab_session):
+    lab = lab_session.ensure_up()
+    lab.reset_pillar()
+    lab.highstate()
+    return lab
+
+
+def scan(lab, addr) -> dict[int, str]:
+    """Every TCP port of mx1 as nmap on the peer sees it: {port: state} (open or not)."""
+    six = "-6" if ":" in addr else ""
+    opts = "-Pn -sS -p- -T4 --min-rate 4000 --max-retries 1 -oX -"
+    proc = lab.sh("peer", f"nmap {six} {opts} {addr}", timeout=600)
+    root = ET.fromstring(proc.stdout)
+    ports = {int(p.get("portid")): p.find("state").get("state") for p in root.iter("port")}
+    extra = [e.get("state") for e in root.iter("extraports")]
+    return ports, extra
+
+
+def test_port_scan_finds_exactly_the_formulas_services(guarded, addr):
+    guarded.sh(
+        "mx1",
+        f"systemd-run --unit=canary-{CANARY_PORT} python3 -m http.server --bind :: {CANARY_PORT}",
+    )
+    try:
+        t0 = time.monotonic()
+        ports, extra = scan(guarded, addr)
+        elapsed = time.monotonic() - t0
+    finally:
+        guarded.sh("mx1", f"systemctl stop canary-{CANARY_PORT}", check=False)
+    opened = {p for p, st in ports.items() if st == "open"}
+    assert opened == INTENDED, f"open: {sorted(opened)}, intended: {sorted(INTENDED)}"
+    # every other port is dropped (filtered), not merely closed: the canary too
+    assert ports.get(CANARY_PORT, "filtered") == "filtered"
+    assert extra == ["filtered"], extra
+    print(f"full TCP scan of {addr}: {elapsed:.1f}s")
+
+
+# --- brute-force blocking ----------------------------------------------------------------
+
+
+def salt_json(lab, *args):
+    proc = lab.salt("mx1", *args, "--out=json")
+    return master.json_docs(proc.stdout)["mx1"]
+
+
+def reachable(lab, addr, port) -> bool:
+    """A TCP connection from the peer to mx1's port completes (a ban refuses it)."""
+    ret = lab.sh(
+        "peer",
+        f"python3 -c 'import socket; socket.create_connection((\"{addr}\", {port}), 3)'",
+        check=False,
+    )
+    return ret.returncode == 0
+
+
+def fail_ssh(lab, addr):
+    ret = lab.sh(
+        "peer",
+        "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o ConnectTimeout=3 nosuchuser@{addr} true",
+        check=False,
+    )
+    assert ret.returncode == 255
+
+
+def fail_smtp_auth(lab, addr):
+    ret = submit(lab, "bob@example.com", ["sink@example.net"], "x", addr=addr, password="wrong")
+    assert not ret["ok"]
+
+
+def fail_imap(lab, addr):
+    assert not imap_login(lab, "bob@example.com", "wrong", addr).get("ok")
+
+
+ATTACKS = {
+    "sshd": (fail_ssh, DEFAULTS["ssh"]["port"]),
+    "postfix-sasl": (fail_smtp_auth, PORTS["submission"]),
+    "dovecot": (fail_imap, PORTS["imaps"]),
+}
+
+
+def test_a_whitelisted_address_is_never_banned(guarded):
+    """The example pillar's ignoreip holds the peer's addresses: failures never ban it."""
+    for family in sorted(FAMILIES):
+        addr = FAMILIES[family]
+        for _ in range(DEFAULTS["fail2ban"]["maxretry"] + 2):
+            fail_imap(guarded, addr)
+        time.sleep(3)
+        banned = salt_json(guarded, "mailserver_fail2ban.banned")
+        assert PEER_ADDR[family] not in json.dumps(banned), banned
+        assert reachable(guarded, addr, PORTS["imaps"])
+
+
+@pytest.fixture(scope="class")
+def exposed(guarded):
+    """The peer is not whitelisted (the example pillar whitelists it) and bans come sooner."""
+    pillar = guarded.read_pillar()
+    # six bans in a row would also make the peer a repeat offender, banned everywhere
+    pillar["fail2ban"] = {"ignoreip": [], "maxretry": MAXRETRY, "recidive": {"maxretry": 50}}
+    guarded.write_pillar(pillar)
+    rc, data = guarded.apply("mx*", "mailserver.fail2ban")
+    assert rc == 0, data
+    yield guarded
+    salt_json(guarded, "mailserver_fail2ban.unban", "every=True")
+    guarded.reset_pillar()
+    rc, data = guarded.apply("mx*", "mailserver.fail2ban")
+    assert rc == 0, data
+
+
+def wait_banned(lab, jail, ip, timeout=20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ip in salt_json(lab, "mailserver_fail2ban.banned").get(jail, []):
+            return True
+        time.sleep(1)
+    return False
+
+
+class TestBans:
+    @pytest.mark.parametrize("family", sorted(FAMILIES))
+    @pytest.mark.parametrize("jail", sorted(ATTACKS))
+    def test_repeated_failed_logins_get_the_peer_banned_and_unban_lets_it_back(
+        self, exposed, jail, family
+    ):
+        attack, port = ATTACKS[jail]
+        addr, ip = FAMILIES[family], PEER_ADDR[family]
+        assert reachable(exposed, addr, port)
+        for _ in range(MAXRETRY):
+            attack(exposed, addr)
+        assert wait_banned(exposed, jail, ip), f"{ip} not banned by {jail}"
+        assert not reachable(exposed, addr, port), "banned, yet the connection went through"
+        # the ban is on the address and the jail's ports: the other family still gets in
+        other = next(a for f, a in FAMILIES.items() if f != family)
+        assert reachable(exposed, other, port)
+        assert salt_json(exposed, "mailserver_fail2ban.unban", ip) >= 1
+        assert reachable(exposed, addr, port), "unbanned, yet still refused"
