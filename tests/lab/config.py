@@ -110,6 +110,9 @@ PEER_PACKAGES = [
     "netcat-openbsd",
     "python3-dnspython",
     "postfix",
+    "opendkim",
+    "opendmarc",
+    "chrony",
     "openssh-client",
     "nmap",
 ]

@@ -1,5 +1,7 @@
 """The peer: the outside world's DNS (dns.py) and its MTA, which receives mail for
-example.net into one mailbox (``sink``) so tests can read what mx1 sent out."""
+example.net into one mailbox (``sink``) so tests can read what mx1 sent out. Like a strict
+receiving provider it checks what comes in: OpenDKIM verifies signatures, OpenDMARC checks
+SPF and DMARC, and both write their verdicts into Authentication-Results headers."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from pathlib import Path
 from . import config, dns
 
 SINK = "sink"
+DKIM_PORT, DMARC_PORT = 8891, 8893
 
 
 def configure(root: Path) -> None:
@@ -23,5 +26,33 @@ def configure(root: Path) -> None:
         f"local_recipient_maps =\nluser_relay = {SINK}\nalias_maps =\nalias_database =\n"
         "smtp_tls_security_level = may\n"
         "biff = no\nreadme_directory = no\n"
+        f"smtpd_milters = inet:127.0.0.1:{DKIM_PORT}, inet:127.0.0.1:{DMARC_PORT}\n"
+        "milter_default_action = tempfail\n"
     )
+    (root / "etc/opendkim.conf").write_text(
+        "Syslog yes\nUMask 007\nUserID opendkim\nPidFile /run/opendkim/opendkim.pid\n"
+        f"Socket inet:{DKIM_PORT}@127.0.0.1\nMode v\nAuthservID {peer.fqdn}\n"
+        # its resolver library would otherwise recurse from the real root, out of reach
+        f"Nameservers {peer.ip4}\n"
+    )
+    (root / "etc/opendmarc.conf").write_text(
+        "Syslog true\nUMask 0002\nUserID opendmarc\nPidFile /run/opendmarc/opendmarc.pid\n"
+        f"Socket inet:{DMARC_PORT}@127.0.0.1\nAuthservID {peer.fqdn}\n"
+        f"TrustedAuthservIDs {peer.fqdn}\nSPFSelfValidate true\nSPFIgnoreResults true\n"
+        # verdicts only: the tests read them from the delivered message
+        "RejectFailures false\nIgnoreHosts /etc/opendmarc/ignore.hosts\n"
+    )
+    # the lab's time server: its own clock (the machine's) at stratum 8, for lab hosts only;
+    # in a container chronyd tracks the clock without setting it
+    (root / "etc/chrony/chrony.conf").write_text(
+        "local stratum 8\n"
+        f"allow {config.NET4}\nallow {config.NET6}\n"
+        "driftfile /var/lib/chrony/chrony.drift\n"
+    )
+    (root / "etc/default/chrony").write_text('DAEMON_OPTS="-F 1 -x"\n')
+    dropin = root / "etc/systemd/system/chrony.service.d"
+    dropin.mkdir(parents=True, exist_ok=True)
+    (dropin / "lab.conf").write_text("[Unit]\nConditionCapability=\n")
+    (root / "etc/opendmarc").mkdir(exist_ok=True)
+    (root / "etc/opendmarc/ignore.hosts").write_text("127.0.0.1\n::1\n")
     (root / "etc/mailname").write_text(config.PEER_DOMAIN + "\n")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import email.utils
 import imaplib
 import json
 import smtplib
@@ -61,6 +62,7 @@ def smtp(args) -> dict:
             msg["To"] = ", ".join(args.to)
             msg["Subject"] = args.subject
             msg["Message-ID"] = f"<{args.subject}@{args.helo}>"
+            msg["Date"] = email.utils.formatdate(localtime=False)  # RFC 5322 requires it
             msg.set_content(args.body)
             out["stage"] = "mail"
             code, resp = s.mail(args.mail_from)

@@ -120,8 +120,11 @@ class LabSession:
         return yaml.safe_load(self.pillar_file.read_text())["mailserver"]
 
     def write_pillar(self, mailserver: dict) -> None:
-        """Edit pillar as a user would: the file on the master changes, nothing else."""
-        self.pillar_file.write_text(yaml.safe_dump({"mailserver": mailserver}))
+        """Edit pillar as a user would: the file on the master changes, nothing else (the
+        other top-level keys, such as mine_functions, stay)."""
+        doc = yaml.safe_load(self.pillar_file.read_text())
+        doc["mailserver"] = mailserver
+        self.pillar_file.write_text(yaml.safe_dump(doc))
 
     def reset_pillar(self) -> None:
         shutil.copy(config.REPO / "pillar" / "mailserver.sls", self.pillar_file)
