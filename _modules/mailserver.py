@@ -9,10 +9,12 @@ import copy
 import ipaddress
 import re
 
+import yaml
 from salt.exceptions import SaltInvocationError
 
 __virtualname__ = "mailserver"
 
+_HOST = re.compile(r"^[A-Za-z0-9.:-]+$")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SSH_KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|sk-ssh-ed25519@openssh\.com|rsa-sha2-(256|512))"
@@ -90,6 +92,16 @@ def _check_firewall(out):
             raise PillarError(f"{key}:proto", f"{rule['proto']!r} is not tcp or udp")
         if rule.get("from", "any") != "any" and not _network(rule["from"]):
             raise PillarError(f"{key}:from", f"{rule['from']!r} is not an address or network")
+    for family, version in (("ipv4", 4), ("ipv6", 6)):
+        for value in out["dns"]["addresses"][family]:
+            try:
+                ok = ipaddress.ip_address(str(value)).version == version
+            except ValueError:
+                ok = False
+            if not ok:
+                raise PillarError(
+                    f"dns:addresses:{family}", f"{value!r} is not an {family} address"
+                )
     f2b = out["fail2ban"]
     for value in f2b["ignoreip"]:
         if not _network(value):
@@ -102,6 +114,29 @@ def _check_firewall(out):
                 f"fail2ban:jails:{name}:ports",
                 f"{unknown[0]!r} is not ssh or a name from ports ({', '.join(sorted(known))})",
             )
+
+
+CAP_SYS_TIME = 25
+
+
+def can_set_clock(status_file="/proc/1/status"):
+    """True when the host's init keeps CAP_SYS_TIME (false in a container, whose clock is
+    the host's): the condition Debian's chrony unit checks.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver.can_set_clock
+    """
+    try:
+        with open(status_file, encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("CapBnd:"):
+                    return bool(int(line.split()[1], 16) >> CAP_SYS_TIME & 1)
+    except OSError:
+        pass
+    return True
 
 
 def settings(defaults, pillar=None):
@@ -130,7 +165,9 @@ def settings(defaults, pillar=None):
         out["mailname"] = out["hostname"].split(".", 1)[1]
     if not is_hostname(out["mailname"]):
         raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
-    sections = ("base", "mariadb", "postfix", "dovecot", "ssh", "updates", "firewall", "fail2ban")
+    sections = (
+        "base", "mariadb", "postfix", "dovecot", "ssh", "updates", "firewall", "fail2ban", "chrony"
+    )  # fmt: skip
     for section in sections:
         pkgs = out[section]["pkgs"]
         if not all(isinstance(p, str) and p for p in pkgs):
@@ -155,6 +192,12 @@ def settings(defaults, pillar=None):
             "must be a non-empty list of SSH public keys (ssh-ed25519 AAAA..., ssh-rsa AAAA...)",
         )
     _check_firewall(out)
+    chrony = out["chrony"]
+    if chrony["clock_control"] is None:
+        chrony["clock_control"] = can_set_clock()
+    sources = [*chrony["servers"], *chrony["pools"]]
+    if not sources or not all(isinstance(h, str) and _HOST.match(h) for h in sources):
+        raise PillarError("chrony", "servers and pools: at least one host name or address")
     store = out["store"]
     if store["backend"] not in store["pkgs"]:
         raise PillarError(
@@ -172,3 +215,24 @@ def settings(defaults, pillar=None):
     }
     __salt__["mailserver_accounts.validate"](out["accounts"])
     return out
+
+
+def current(saltenv="base"):
+    """
+    The settings in force for this minion: the formula's defaults (from the master's file
+    server) with this minion's pillar merged over them, checked. What functions called from
+    the command line use (the states get the same through map.jinja).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver.current
+    """
+    path = __salt__["cp.cache_file"]("salt://mailserver/parameters/defaults.yaml", saltenv)
+    if not path:
+        raise SaltInvocationError("salt://mailserver/parameters/defaults.yaml is not served")
+    with open(path, encoding="utf-8") as fh:
+        defaults = yaml.safe_load(fh)["values"]
+    # the in-memory pillar: pillar.get masks values on Salt 3008 unless asked not to
+    return settings(defaults, __pillar__.get("mailserver", {}))

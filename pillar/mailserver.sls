@@ -71,6 +71,13 @@ mailserver:
       - 198.51.100.20
       - 2001:db8:100::20
 
+  # Time sources (Chrony). Here the lab's peer; elsewhere your provider's servers, or leave
+  # this out for Debian's pool.
+  chrony:
+    servers:
+      - peer.example.net
+    pools: []
+
   base:
     # Packages every mail host needs before any service: the CA bundle, openssl for TLS
     # checks, dig for DNS checks. The list replaces the default one.
@@ -86,3 +93,8 @@ mailserver:
   #     -----BEGIN CERTIFICATE-----
   #   private_key: |
   #     -----BEGIN PRIVATE KEY-----
+
+# The Salt mine publishes the DKIM public keys (never the private ones) to the master, so DNS
+# can be built from them: `salt-run mine.get mx1 mailserver_dkim.public_keys`.
+mine_functions:
+  mailserver_dkim.public_keys: []

@@ -5,11 +5,14 @@ include:
   - .base
   - .ssh
   - .kernel
+  - .chrony
   - .updates
   - .firewall
   - .fail2ban
   - .tls
   - .store
+  - .dkim
+  - .dmarc
   - .mariadb
   - .postfix
   - .dovecot

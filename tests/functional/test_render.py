@@ -83,6 +83,16 @@ def test_mailname_comes_from_pillar(modules):
             "not an address or network",
         ),
         (
+            {"chrony": {"servers": [], "pools": []}},
+            "mailserver:chrony",
+            "at least one host name",
+        ),
+        (
+            {"dns": {"addresses": {"ipv4": ["2001:db8::1"]}}},
+            "mailserver:dns:addresses:ipv4",
+            "is not an ipv4 address",
+        ),
+        (
             {"fail2ban": {"jails": {"sshd": {"ports": ["telnet"]}}}},
             "mailserver:fail2ban:jails:sshd:ports",
             "'telnet' is not ssh or a name from ports",

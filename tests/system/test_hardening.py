@@ -5,6 +5,7 @@ the host: security updates configured, kernel settings in force."""
 from __future__ import annotations
 
 import subprocess
+import time
 
 import pytest
 
@@ -111,3 +112,20 @@ def test_kernel_settings_in_force_and_the_rest_skipped_by_name(hardened):
     assert "kernel settings in force" in state["comment"]
     if "skipped" in state["comment"]:
         assert "kernel." in state["comment"]  # named, not silently dropped
+
+
+def test_time_is_synchronised_to_the_peers_server(hardened):
+    """Chrony on mx1 follows the server pillar names (the peer), over the lab's network."""
+    peer = config.HOSTS["peer"]
+    deadline = time.monotonic() + 90
+    while True:
+        sources = hardened.sh("mx1", "chronyc -n sources").stdout
+        selected = [line for line in sources.splitlines() if line.startswith("^*")]
+        if selected or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert selected and (peer.ip4 in selected[0] or peer.ip6 in selected[0]), sources
+    tracking = hardened.sh("mx1", "chronyc -n tracking").stdout
+    assert "Leap status     : Normal" in tracking, tracking
+    # a client only: no NTP service offered to others
+    assert "123" not in hardened.sh("mx1", "ss -Hulpn 'sport = :123'").stdout

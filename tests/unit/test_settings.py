@@ -74,3 +74,11 @@ def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
 )
 def test_is_hostname(mod, name, ok):
     assert mod.is_hostname(name) is ok
+
+
+def test_clock_control_follows_cap_sys_time_of_init(mod, tmp_path):
+    status = tmp_path / "status"
+    status.write_text("Name:\tsystemd\nCapBnd:\t00000000fcecbfff\n")  # a systemd-nspawn guest
+    assert mod.can_set_clock(str(status)) is False
+    status.write_text("Name:\tsystemd\nCapBnd:\t000001ffffffffff\n")
+    assert mod.can_set_clock(str(status)) is True

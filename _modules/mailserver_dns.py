@@ -1,0 +1,79 @@
+"""
+The DNS records a mail host needs, built from the formula's settings and the host itself
+(its addresses, its DKIM public keys): for admins who keep DNS elsewhere, exactly the
+records to publish, in zone-file syntax.
+"""
+
+import ipaddress
+
+__virtualname__ = "mailserver_dns"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def addresses(settings):
+    """
+    The host's public addresses: ``{"ipv4": [...], "ipv6": [...]}``, from pillar
+    (``dns:addresses``) or else every address that is not loopback, link-local, multicast
+    or unspecified.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_dns.addresses "$(salt mx1 --out=json mailserver.current)"
+    """
+    out = {}
+    for family in ("ipv4", "ipv6"):
+        given = settings["dns"]["addresses"][family]
+        if given:
+            out[family] = list(given)
+            continue
+        found = []
+        for text in __grains__.get(family, []):
+            ip = ipaddress.ip_address(text)
+            if not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified):
+                found.append(str(ip))
+        out[family] = sorted(found)
+    return out
+
+
+def _txt(text):
+    """A TXT value as quoted strings of at most 255 characters each (RFC 7208 3.3)."""
+    chunks = [text[i : i + 255] for i in range(0, len(text), 255)] or [""]
+    return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
+
+
+def records(settings=None, dkim=None):
+    """
+    Every record to publish for this mail host, one zone-file line each with absolute names:
+    the host's A/AAAA, and for each mail domain MX, SPF, DMARC and every DKIM selector
+    (an old selector stays until its key is retired); PTR records last, for the provider of
+    the addresses to set.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_dns.records --out=newline_values_only
+    """
+    settings = settings or __salt__["mailserver.current"]()
+    domains = settings["accounts"]["domains"]
+    if dkim is None:
+        dkim = __salt__["mailserver_dkim.public_keys"](domains, key_dir=settings["dkim"]["key_dir"])
+    dns, host = settings["dns"], settings["hostname"]
+    ttl = dns["ttl"]
+    addrs = addresses(settings)
+    out = [f"{host}. {ttl} IN A {ip}" for ip in addrs["ipv4"]]
+    out += [f"{host}. {ttl} IN AAAA {ip}" for ip in addrs["ipv6"]]
+    for domain in domains:
+        out.append(f"{domain}. {ttl} IN MX 10 {host}.")
+        out.append(f"{domain}. {ttl} IN TXT {_txt(dns['spf'])}")
+        out.append(f"_dmarc.{domain}. {ttl} IN TXT {_txt(dns['dmarc'])}")
+        for selector, key in sorted(dkim.get(domain, {}).items()):
+            out.append(f"{selector}._domainkey.{domain}. {ttl} IN TXT {_txt(key['record'])}")
+    for ip in addrs["ipv4"] + addrs["ipv6"]:
+        out.append(f"{ipaddress.ip_address(ip).reverse_pointer}. {ttl} IN PTR {host}.")
+    return out

@@ -1,0 +1,188 @@
+"""
+A status check in the spirit of Mail-in-a-Box's: what DNS publishes against what the host
+expects (A/AAAA, MX, forward-confirmed PTR for the EHLO name on IPv4 and IPv6, SPF, DMARC,
+DKIM), the certificate's name and expiry, every public service answering on every address,
+the mail store, and the mail queue. Structured results plus a short summary; the salt
+command exits non-zero when something is wrong.
+"""
+
+import datetime
+import ipaddress
+import json
+import socket
+
+__virtualname__ = "mailserver_status"
+
+CERT_WARN_DAYS = 14
+QUEUE_WARN = 50
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _resolve(name, rtype):
+    """Answers as text, [] for NXDOMAIN/no data, None when DNS does not answer."""
+    import dns.exception  # pylint: disable=import-outside-toplevel
+    import dns.resolver  # pylint: disable=import-outside-toplevel
+
+    try:
+        answer = dns.resolver.resolve(name, rtype, lifetime=10)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except dns.exception.DNSException:
+        return None
+    out = []
+    for rdata in answer:
+        if rtype == "TXT":
+            out.append(b"".join(rdata.strings).decode("utf-8", "replace"))
+        elif rtype == "MX":
+            out.append(str(rdata.exchange).rstrip(".").lower())
+        else:
+            out.append(str(rdata).rstrip(".").lower())
+    return out
+
+
+def _item(name, ok, detail):
+    return {"name": name, "ok": bool(ok), "detail": detail}
+
+
+def _dns_checks(settings):
+    host = settings["hostname"]
+    addrs = __salt__["mailserver_dns.addresses"](settings)
+    keys = __salt__["mailserver_dkim.public_keys"](
+        settings["accounts"]["domains"], key_dir=settings["dkim"]["key_dir"]
+    )
+    out = []
+    for family, rtype in (("ipv4", "A"), ("ipv6", "AAAA")):
+        want = sorted(str(ipaddress.ip_address(a)) for a in addrs[family])
+        have = _resolve(host, rtype)
+        have = sorted(str(ipaddress.ip_address(a)) for a in have) if have else have
+        out.append(_item(f"{rtype} {host}", have == want, f"published {have}, host has {want}"))
+        for ip in want:
+            ptr = _resolve(ipaddress.ip_address(ip).reverse_pointer, "PTR")
+            ok = ptr == [host]
+            out.append(_item(f"PTR {ip}", ok, f"{ptr} (the EHLO name is {host})"))
+    dns_settings = settings["dns"]
+    for domain in settings["accounts"]["domains"]:
+        mx = _resolve(domain, "MX")
+        out.append(_item(f"MX {domain}", mx and host in mx, f"published {mx}, expected {host}"))
+        spf = [t for t in (_resolve(domain, "TXT") or []) if t.startswith("v=spf1")]
+        out.append(
+            _item(
+                f"SPF {domain}",
+                spf == [dns_settings["spf"]],
+                f"published {spf}, expected {dns_settings['spf']!r}",
+            )
+        )
+        dmarc = [t for t in (_resolve(f"_dmarc.{domain}", "TXT") or []) if t.startswith("v=DMARC1")]
+        out.append(
+            _item(
+                f"DMARC {domain}",
+                dmarc == [dns_settings["dmarc"]],
+                f"published {dmarc}, expected {dns_settings['dmarc']!r}",
+            )
+        )
+        for selector, key in sorted(keys.get(domain, {}).items()):
+            txt = _resolve(f"{selector}._domainkey.{domain}", "TXT") or []
+            ok = any(f"p={key['p']}" in t.replace(" ", "") for t in txt)
+            role = "signing" if key["active"] else "not signing"
+            out.append(
+                _item(
+                    f"DKIM {selector}._domainkey.{domain}",
+                    ok,
+                    f"{role}; " + ("published" if ok else "not published or different"),
+                )
+            )
+    return out
+
+
+def _cert_check(settings):
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+
+    path = settings["tls"]["cert_file"]
+    host = settings["hostname"]
+    try:
+        with open(path, "rb") as fh:
+            cert = x509.load_pem_x509_certificate(fh.read())
+    except (OSError, ValueError) as exc:
+        return [_item("certificate", False, f"{path}: {exc}")]
+    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        names = san.value.get_values_for_type(x509.DNSName)
+    except x509.ExtensionNotFound:
+        names = []
+    return [
+        _item(
+            "certificate expiry",
+            left.days >= CERT_WARN_DAYS,
+            f"{left.days} days left (until {cert.not_valid_after_utc:%Y-%m-%d})",
+        ),
+        _item("certificate name", host in names, f"{host} in {names}"),
+    ]
+
+
+def _service_checks(settings):
+    addrs = __salt__["mailserver_dns.addresses"](settings)
+    ports = {"ssh": settings["ssh"]["port"], **settings["ports"]}
+    out = []
+    for name, port in sorted(ports.items(), key=lambda kv: kv[1]):
+        for ip in addrs["ipv4"] + addrs["ipv6"]:
+            try:
+                with socket.create_connection((ip, port), timeout=5):
+                    ok, detail = True, "answers"
+            except OSError as exc:
+                ok, detail = False, f"no answer ({exc.strerror or exc})"
+            out.append(_item(f"{name} {ip} port {port}", ok, detail))
+    return out
+
+
+def _store_check(settings):
+    state = __salt__["mailserver_store.status"]().get("state")
+    return [_item("mail store", state == "unlocked", state)]
+
+
+def _queue_check():
+    ret = __salt__["cmd.run_all"](["postqueue", "-j"], python_shell=False, ignore_retcode=True)
+    if ret["retcode"] != 0:
+        return [_item("mail queue", False, ret["stderr"] or "postqueue failed")]
+    queues = {}
+    for line in ret["stdout"].splitlines():
+        if line.strip():
+            name = json.loads(line)["queue_name"]
+            queues[name] = queues.get(name, 0) + 1
+    waiting = sum(n for q, n in queues.items() if q != "hold")
+    detail = ", ".join(f"{n} {q}" for q, n in sorted(queues.items())) or "empty"
+    return [_item("mail queue", waiting < QUEUE_WARN, detail)]
+
+
+def check(settings=None):
+    """
+    Run every check; ``{"ok": bool, "checks": [{"name", "ok", "detail"}], "summary": text}``.
+    The salt command exits non-zero when anything is wrong.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_status.check
+        salt mx1 mailserver_status.check --out=json
+    """
+    settings = settings or __salt__["mailserver.current"]()
+    checks = (
+        _dns_checks(settings)
+        + _cert_check(settings)
+        + _service_checks(settings)
+        + _store_check(settings)
+        + _queue_check()
+    )
+    bad = [c for c in checks if not c["ok"]]
+    if bad:
+        summary = f"{len(bad)} of {len(checks)} checks failed: " + "; ".join(
+            f"{c['name']}: {c['detail']}" for c in bad
+        )
+        __context__["retcode"] = 1
+    else:
+        summary = f"all {len(checks)} checks passed"
+    return {"ok": not bad, "checks": checks, "summary": summary}

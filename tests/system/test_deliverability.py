@@ -1,0 +1,231 @@
+"""Deliverability, judged by a strict receiver: the peer's Postfix with OpenDKIM and OpenDMARC
+checks mail a mailbox on mx1 sends (DKIM, SPF, DMARC against the lab's DNS, where the
+records mx1 printed were published as an admin would publish them at a DNS provider); mx1
+judges forged mail from the peer the same way."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import mailbox
+import tempfile
+import time
+
+import pytest
+
+from tests.lab import dns, master
+from tests.system.mailclients import DEFAULTS, inbox, send25, submit, tag
+
+
+def salt_json(lab, *args, tool="salt"):
+    proc = lab.salt(*args, "--out=json", tool=tool)
+    return master.json_docs(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def published(lab_session):
+    lab = lab_session.ensure_up()
+    lab.reset_pillar()
+    lab.highstate()
+    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    lab.records = records
+    lab.published = dns.publish(records, serial=int(time.time()))
+    return lab
+
+
+def sink_message(lab, subject, timeout=30.0) -> email.message.EmailMessage:
+    """The message with ``subject`` the peer's MTA delivered to its sink mailbox."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = lab.sh("peer", "cat /var/mail/sink", check=False).stdout
+        if subject in text:
+            with tempfile.NamedTemporaryFile("w", suffix=".mbox") as fh:
+                fh.write(text)
+                fh.flush()
+                for msg in mailbox.mbox(fh.name):
+                    if msg["Subject"] == subject:
+                        return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+        assert time.monotonic() < deadline, f"{subject} never reached the peer"
+        time.sleep(1)
+
+
+def verdicts(msg, authserv: str) -> str:
+    return " ".join(
+        str(v) for v in msg.get_all("Authentication-Results", []) if str(v).startswith(authserv)
+    )
+
+
+def test_the_records_cover_every_domain_and_a_dkim_key_each(published):
+    text = "\n".join(published.records)
+    for domain in ("example.com", "example.org"):
+        assert f'{domain}. 3600 IN TXT "{DEFAULTS["dns"]["spf"]}"' in text
+        assert f"_dmarc.{domain}. 3600 IN TXT" in text
+        assert f"._domainkey.{domain}. 3600 IN TXT" in text
+    # A, AAAA, MX, SPF, DMARC, DKIM; the same less the host's addresses; one PTR per family
+    counts = published.published
+    assert (counts["example.com"], counts["example.org"]) == (6, 4), counts
+    assert sorted(v for k, v in counts.items() if k.endswith(".arpa")) == [1, 1], counts
+
+
+@pytest.mark.parametrize("port", ["submission", "submissions"])
+def test_a_mailboxs_mail_passes_dkim_spf_and_dmarc_at_a_strict_receiver(published, port):
+    subject = tag("dmarc")
+    ret = submit(published, "alice@example.com", ["sink@example.net"], subject, port=port)
+    assert ret["ok"], ret
+    msg = sink_message(published, subject)
+    assert msg["DKIM-Signature"], "not signed"
+    result = verdicts(msg, "peer.example.net")
+    assert "dkim=pass" in result and "header.d=example.com" in result, result
+    assert "spf=pass" in result and "smtp.mailfrom=example.com" in result, result
+    assert "dmarc=pass" in result and "header.from=example.com" in result, result
+
+
+def test_mail_the_host_itself_sends_is_signed_too(published):
+    subject = tag("local")
+    published.sh(
+        "mx1",
+        f"printf 'From: postmaster@example.com\\nTo: sink@example.net\\nSubject: {subject}\\n\\n"
+        "hello\\n' | /usr/sbin/sendmail -f postmaster@example.com sink@example.net",
+    )
+    result = verdicts(sink_message(published, subject), "peer.example.net")
+    assert "dkim=pass" in result and "dmarc=pass" in result, result
+
+
+def test_the_private_key_stays_on_the_host_and_the_mine_has_the_public_half(published):
+    key_dir = DEFAULTS["dkim"]["key_dir"]
+    listing = published.sh("mx1", f"stat -c '%U %a %n' {key_dir}/example.com/*.private").stdout
+    owner, mode, _ = listing.split()
+    assert (owner, mode) == ("opendkim", "600")
+    mine = salt_json(published, "mine.get", "mx1", "mailserver_dkim.public_keys", tool="salt-run")
+    keys = mine["mx1"]["example.com"]
+    (selector, key), *_ = keys.items()
+    assert "PRIVATE" not in json.dumps(mine)
+    # what the mine has is what DNS serves
+    txt = published.sh(
+        "peer", f"dig +short TXT {selector}._domainkey.example.com @127.0.0.1"
+    ).stdout
+    assert key["p"] in txt.replace('" "', "").replace('"', "")
+
+
+def test_forged_from_of_our_domain_fails_dmarc_and_is_held_not_delivered(published):
+    subject = tag("forged")
+    ret = published.probe(
+        "smtp",
+        "--host",
+        "198.51.100.10",
+        "--port",
+        str(DEFAULTS["ports"]["smtp"]),
+        "--starttls",
+        "--helo",
+        "peer.example.net",
+        "--mail-from",
+        "someone@example.net",
+        "--header-from",
+        "ceo@example.com",
+        "--to",
+        "alice@example.com",
+        "--subject",
+        subject,
+    )
+    # p=quarantine: accepted, then held in mx1's queue instead of delivered
+    assert ret["ok"], (ret.get("code"), ret.get("response"))
+    time.sleep(3)
+    held = published.sh(
+        "mx1",
+        "postqueue -j | python3 -c 'import json,sys; "
+        '[print(q["queue_id"]) for q in map(json.loads, sys.stdin) if q["queue_name"] == "hold"]\'',
+    ).stdout.split()
+    subjects = {
+        qid: published.sh("mx1", f"postcat -hq {qid} | grep '^Subject:'", check=False).stdout
+        for qid in held
+    }
+    mine = [qid for qid, s in subjects.items() if subject in s]
+    assert mine, f"not held: {subjects}"
+    assert not inbox(published, "alice@example.com", subject, timeout=3), "forged mail delivered"
+    published.sh("mx1", f"postsuper -d {mine[0]} hold")
+
+
+def test_inbound_mail_carries_mx1s_verdicts(published):
+    subject = tag("in")
+    assert send25(published, ["alice@example.com"], subject)["ok"]
+    messages = inbox(published, "alice@example.com", subject)
+    assert messages, "not delivered"
+    headers = messages[0]["headers"]
+    assert "Authentication-Results: mx1.example.com; dmarc=none" in headers, headers
+    assert "header.from=example.net" in headers
+
+
+def dkim_state(states) -> dict:
+    return next(v for v in states.values() if v["__id__"] == "mailserver-dkim-keys-present")
+
+
+def test_rotation_switches_once_dns_serves_the_successor_then_retires_the_old_key(published):
+    lab = published
+    (old,) = salt_json(lab, "mx1", "mailserver_dkim.selectors", "example.com")["mx1"]["selectors"]
+    new = salt_json(lab, "mx1", "mailserver_dkim.rotate", "example.com")["mx1"]
+    assert new != old
+    # not in DNS yet: the old key keeps signing, and the highstate says what it waits for
+    state = dkim_state(lab.highstate())
+    assert state["changes"] == {} and new in state["comment"], state
+    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    assert any(r.startswith(f"{new}._domainkey.example.com.") for r in records)
+    dns.publish(records, serial=int(time.time()) + 1)
+    state = dkim_state(lab.highstate())
+    assert state["changes"]["example.com"]["switched"]["active"] == new, state
+    subject = tag("rotated")
+    assert submit(lab, "alice@example.com", ["sink@example.net"], subject)["ok"]
+    msg = sink_message(lab, subject)
+    assert f"s={new};" in msg["DKIM-Signature"].replace(" ", "")
+    assert "dkim=pass" in verdicts(msg, "peer.example.net")
+    # a week later (the retirement date moved into the past) the old key goes
+    key_dir = DEFAULTS["dkim"]["key_dir"]
+    lab.sh(
+        "mx1",
+        f"python3 - <<'PY'\nimport json\np = '{key_dir}/example.com/meta.json'\n"
+        "d = json.load(open(p))\n"
+        "d['retire'] = {k: '2000-01-01T00:00:00+00:00' for k in d['retire']}\n"
+        "json.dump(d, open(p, 'w'))\nPY",
+    )
+    state = dkim_state(lab.highstate())
+    assert state["changes"]["example.com"]["retired"] == [old], state
+    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    assert not any(r.startswith(f"{old}._domainkey.example.com.") for r in records)
+    assert lab.sh("mx1", f"ls {key_dir}/example.com").stdout.split().count(f"{old}.private") == 0
+    dns.publish(records, serial=int(time.time()) + 2)
+
+
+def status(lab):
+    proc = lab.salt("mx1", "mailserver_status.check", "--out=json", check=False)
+    return proc.returncode, master.json_docs(proc.stdout)["mx1"]
+
+
+def test_status_check_is_green_and_names_what_a_broken_record_breaks(published):
+    lab = published
+    rc, ret = status(lab)
+    assert rc == 0 and ret["ok"], ret["summary"]
+    names = {c["name"] for c in ret["checks"]}
+    for expected in (
+        "A mx1.example.com",
+        "AAAA mx1.example.com",
+        "PTR 198.51.100.10",
+        "PTR 2001:db8:100::10",
+        "SPF example.org",
+        "DMARC example.com",
+        "certificate expiry",
+        "mail store",
+        "mail queue",
+        "imaps 2001:db8:100::10 port 993",
+    ):
+        assert expected in names, sorted(names)
+    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    broken = [r.replace("v=spf1 mx -all", "v=spf1 -all") for r in records]
+    dns.publish(broken, serial=int(time.time()) + 10)
+    try:
+        rc, ret = status(lab)
+        assert rc != 0 and not ret["ok"]
+        failed = [c["name"] for c in ret["checks"] if not c["ok"]]
+        assert failed == ["SPF example.com", "SPF example.org"], ret["summary"]
+        assert "SPF example.com" in ret["summary"]
+    finally:
+        dns.publish(records, serial=int(time.time()) + 11)
