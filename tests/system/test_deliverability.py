@@ -9,6 +9,7 @@ import email
 import email.policy
 import json
 import mailbox
+import subprocess
 import tempfile
 import time
 
@@ -101,6 +102,16 @@ def test_the_private_key_stays_on_the_host_and_the_mine_has_the_public_half(publ
     keys = mine["mx1"]["example.com"]
     (selector, key), *_ = keys.items()
     assert "PRIVATE" not in json.dumps(mine)
+    # no piece of the private key on the master (job cache, mine, logs) or in the minion's logs
+    body = published.sh("mx1", f"sed -n 5p {key_dir}/example.com/*.private").stdout.strip()
+    assert len(body) == 64
+    found = published.sh("mx1", f"grep -rl -F '{body}' /var/log /var/cache/salt", check=False)
+    assert found.stdout == ""
+    master_root = published.master.config["root_dir"]
+    host = subprocess.run(
+        ["grep", "-rl", "-F", body, str(master_root)], capture_output=True, text=True, check=False
+    )
+    assert host.stdout == "", host.stdout
     # what the mine has is what DNS serves
     txt = published.sh(
         "peer", f"dig +short TXT {selector}._domainkey.example.com @127.0.0.1"
