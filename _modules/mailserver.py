@@ -175,6 +175,16 @@ def settings(defaults, pillar=None):
     tls = out["tls"]
     if bool(tls["certificate"]) != bool(tls["private_key"]):
         raise PillarError("tls", "give both certificate and private_key, or neither")
+    acme = tls["acme"]
+    if acme["enabled"] and tls["certificate"]:
+        raise PillarError("tls:acme:enabled", "a certificate is given in pillar: one or the other")
+    if acme["enabled"] and not str(acme["server"]).startswith("https://"):
+        raise PillarError("tls:acme:server", f"{acme['server']!r} is not an https:// URL")
+    bad = [n for n in acme["names"] if not is_hostname(n)]
+    if bad:
+        raise PillarError("tls:acme:names", f"{bad[0]!r} is not a host name")
+    if acme["ca_bundle"] and "-----BEGIN CERTIFICATE-----" not in acme["ca_bundle"]:
+        raise PillarError("tls:acme:ca_bundle", "must be PEM (-----BEGIN CERTIFICATE-----)")
     for name, port in out["ports"].items():
         if not isinstance(port, int) or not 0 < port < 65536:
             raise PillarError(f"ports:{name}", f"{port!r} is not a port number")

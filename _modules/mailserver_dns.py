@@ -4,6 +4,7 @@ The DNS records a mail host needs, built from the formula's settings and the hos
 records to publish, in zone-file syntax.
 """
 
+import hashlib
 import ipaddress
 
 __virtualname__ = "mailserver_dns"
@@ -46,10 +47,36 @@ def _txt(text):
     return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
 
 
+def tlsa(cert_file):
+    """
+    The TLSA data for a certificate: ``3 1 1`` (DANE-EE, the public key, SHA-256), which
+    stays right across renewals that keep the key.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_dns.tlsa /etc/mailserver/tls/fullchain.pem
+    """
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+    try:
+        with open(cert_file, "rb") as fh:
+            cert = x509.load_pem_x509_certificate(fh.read())
+    except FileNotFoundError:
+        return None
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "3 1 1 " + hashlib.sha256(spki).hexdigest()
+
+
 def records(settings=None, dkim=None):
     """
     Every record to publish for this mail host, one zone-file line each with absolute names:
-    the host's A/AAAA, and for each mail domain MX, SPF, DMARC and every DKIM selector
+    the host's A/AAAA, TLSA for port 25, CAA naming the ACME CA (when certificates come
+    from one), and for each mail domain MX, SPF, DMARC and every DKIM selector
     (an old selector stays until its key is retired); PTR records last, for the provider of
     the addresses to set.
 
@@ -68,6 +95,14 @@ def records(settings=None, dkim=None):
     addrs = addresses(settings)
     out = [f"{host}. {ttl} IN A {ip}" for ip in addrs["ipv4"]]
     out += [f"{host}. {ttl} IN AAAA {ip}" for ip in addrs["ipv6"]]
+    # DANE for mail coming in on port 25 (meaningful once the zone is DNSSEC-signed)
+    tlsa_data = tlsa(settings["tls"]["cert_file"])
+    if tlsa_data:
+        out.append(f"_{settings['ports']['smtp']}._tcp.{host}. {ttl} IN TLSA {tlsa_data}")
+    acme = settings["tls"]["acme"]
+    if acme["enabled"] and acme["caa"]:
+        for name in dict.fromkeys([host, *acme["names"]]):
+            out.append(f'{name}. {ttl} IN CAA 0 issue "{acme["caa"]}"')
     for domain in domains:
         out.append(f"{domain}. {ttl} IN MX 10 {host}.")
         out.append(f"{domain}. {ttl} IN TXT {_txt(dns['spf'])}")

@@ -64,7 +64,8 @@ def _key(rule):
 
 def public_ports(settings):
     """
-    The public services of the formula: ``{name: port}`` for SSH and every mail port.
+    The public services of the formula: ``{name: port}`` for SSH, every mail port, and
+    HTTP when certificates come from ACME (HTTP-01 validation).
 
     CLI Example:
 
@@ -74,6 +75,9 @@ def public_ports(settings):
     """
     ports = {"ssh": settings["ssh"]["port"]}
     ports.update(settings["ports"])
+    acme = settings["tls"]["acme"]
+    if acme["enabled"]:
+        ports["acme-http"] = acme["http_port"]  # HTTP-01 validation of the certificate
     return ports
 
 

@@ -63,6 +63,26 @@ def _dns_checks(settings):
             ptr = _resolve(ipaddress.ip_address(ip).reverse_pointer, "PTR")
             ok = ptr == [host]
             out.append(_item(f"PTR {ip}", ok, f"{ptr} (the EHLO name is {host})"))
+    want_tlsa = __salt__["mailserver_dns.tlsa"](settings["tls"]["cert_file"])
+    if want_tlsa:
+        name = f"_{settings['ports']['smtp']}._tcp.{host}"
+        have = _resolve(name, "TLSA")
+        out.append(
+            _item(
+                f"TLSA {name}",
+                have is not None and want_tlsa in have,
+                f"published {have}, the certificate's key gives {want_tlsa!r}",
+            )
+        )
+    acme = settings["tls"]["acme"]
+    if acme["enabled"] and acme["caa"]:
+        want_caa = f'0 issue "{acme["caa"]}"'
+        have = _resolve(host, "CAA")
+        out.append(
+            _item(
+                f"CAA {host}", have and want_caa in have, f"published {have}, expected {want_caa}"
+            )
+        )
     dns_settings = settings["dns"]
     for domain in settings["accounts"]["domains"]:
         mx = _resolve(domain, "MX")

@@ -87,7 +87,11 @@ mailserver:
       - bind9-dnsutils
 
   # The certificate: PEM of the chain and of its key. Leave both out for a self-signed one
-  # made on the first run (ACME certificates are planned).
+  # made on the first run. Or one from Let's Encrypt (any ACME CA), renewed by itself:
+  # tls:
+  #   acme:
+  #     enabled: true
+  #     email: postmaster@example.com
   # tls:
   #   certificate: |
   #     -----BEGIN CERTIFICATE-----

@@ -113,6 +113,7 @@ PEER_PACKAGES = [
     "opendkim",
     "opendmarc",
     "chrony",
+    "pebble",
     "openssh-client",
     "nmap",
 ]

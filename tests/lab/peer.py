@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import config, dns
+from . import acme, config, dns
 
 SINK = "sink"
 DKIM_PORT, DMARC_PORT = 8891, 8893
@@ -15,6 +15,7 @@ DKIM_PORT, DMARC_PORT = 8891, 8893
 
 def configure(root: Path) -> None:
     dns.configure_peer(root)
+    acme.configure_peer(root)
     peer = config.HOSTS["peer"]
     (root / "etc/postfix/main.cf").write_text(
         "compatibility_level = 3.6\n"

@@ -83,6 +83,7 @@ def test_records_name_every_domain_and_selector(defaults):
     settings["accounts"] = {"domains": ["example.com", "example.org"]}
     long_key = "A" * 400
     keys = {"example.com": {"s202611": {"record": f"v=DKIM1; k=rsa; p={long_key}"}}}
+    settings["tls"]["cert_file"] = "/nonexistent"  # no certificate yet: no TLSA
     lines = dns.records(settings, dkim=keys)
     assert "mx1.example.com. 3600 IN A 198.51.100.10" in lines
     assert "mx1.example.com. 3600 IN AAAA 2001:db8:100::10" in lines
@@ -124,3 +125,33 @@ def test_rotation_overlaps_selectors_and_switches_only_once_dns_serves_the_succe
     assert set(dkim.public_keys()["example.com"]) == {successor}
     with pytest.raises(Exception, match="switch first"):
         dkim.retire("example.com", successor)
+
+
+def test_tlsa_is_the_sha256_of_the_certificates_public_key(tmp_path):
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mx1.example.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    path = tmp_path / "cert.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    dns = load("mailserver_dns")
+    assert dns.tlsa(str(path)) == "3 1 1 " + hashlib.sha256(spki).hexdigest()

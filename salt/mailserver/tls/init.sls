@@ -1,9 +1,14 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# The certificate of Postfix and Dovecot: from pillar, or self-signed on the first run.
+# The certificate of Postfix and Dovecot: from pillar, from an ACME CA, or self-signed on
+# the first run.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 {%- set tls = mailserver.tls %}
+{%- set acme = tls.acme %}
+
+include:
+  - {{ tplroot }}.firewall
 
 mailserver-tls-file-directory:
   file.directory:
@@ -35,6 +40,78 @@ mailserver-tls-file-managed-cert:
     - mode: "0644"
     - require:
       - file: mailserver-tls-file-directory
+{%- elif acme.enabled %}
+
+mailserver-tls-pkg-installed-acme:
+  pkg.installed:
+    - pkgs: {{ acme.pkgs | json }}
+
+mailserver-tls-file-managed-deploy-hook:
+  file.managed:
+    - name: {{ acme.deploy_hook }}
+    - source: salt://{{ tplroot }}/tls/files/deploy-cert.sh.jinja
+    - template: jinja
+    - context:
+        tls: {{ tls | json }}
+        acme: {{ acme | json }}
+    - user: root
+    - group: root
+    - mode: "0755"
+
+{%-   if acme.ca_bundle %}
+
+mailserver-tls-file-managed-acme-ca:
+  file.managed:
+    - name: {{ acme.ca_file }}
+    - contents: {{ acme.ca_bundle | json }}
+    - user: root
+    - group: root
+    - mode: "0644"
+    - require:
+      - file: mailserver-tls-file-directory
+    - require_in:
+      - mailserver_acme: mailserver-tls-acme-certificate
+
+# certbot's timer renews with the same trust in the directory's CA
+mailserver-tls-file-managed-certbot-dropin:
+  file.managed:
+    - name: /etc/systemd/system/certbot.service.d/mailserver.conf
+    - makedirs: true
+    - contents: |
+        # Managed by Salt (mailserver formula): the ACME directory's CA
+        [Service]
+        Environment=REQUESTS_CA_BUNDLE={{ acme.ca_file }}
+
+mailserver-tls-cmd-run-daemon-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: mailserver-tls-file-managed-certbot-dropin
+{%-   endif %}
+
+mailserver-tls-acme-certificate:
+  mailserver_acme.certificate:
+    - name: {{ acme.cert_name }}
+    - domains: {{ ([mailserver.hostname] + acme.names) | unique | list | json }}
+    - server: {{ acme.server }}
+    - email: {{ acme.email | json }}
+    - http_port: {{ acme.http_port }}
+    - deploy_hook: {{ acme.deploy_hook }}
+    - ca_file: {{ acme.ca_file if acme.ca_bundle else "" }}
+    - require:
+      - pkg: mailserver-tls-pkg-installed-acme
+      - file: mailserver-tls-file-managed-deploy-hook
+      - file: mailserver-tls-file-directory
+      # the firewall lets the CA's validation in first
+      - sls: {{ tplroot }}.firewall
+
+# certbot runs the hook itself after each issue and renewal; this catches a run it missed
+mailserver-tls-cmd-run-deploy:
+  cmd.run:
+    - name: {{ acme.deploy_hook }}
+    - unless: cmp -s /etc/letsencrypt/live/{{ acme.cert_name }}/fullchain.pem {{ tls.cert_file }}
+    - require:
+      - mailserver_acme: mailserver-tls-acme-certificate
 {%- else %}
 
 mailserver-tls-x509-private-key-managed:
