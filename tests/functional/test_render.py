@@ -83,6 +83,16 @@ def test_mailname_comes_from_pillar(modules):
             "not an address or network",
         ),
         (
+            {"tls": {"acme": {"enabled": True, "server": "http://insecure.example/dir"}}},
+            "mailserver:tls:acme:server",
+            "is not an https:// URL",
+        ),
+        (
+            {"tls": {"acme": {"ca_bundle": "not a certificate"}}},
+            "mailserver:tls:acme:ca_bundle",
+            "must be PEM",
+        ),
+        (
             {"chrony": {"servers": [], "pools": []}},
             "mailserver:chrony",
             "at least one host name",
@@ -105,3 +115,17 @@ def test_bad_pillar_fails_the_render_naming_key_and_reason(modules, pillar, key,
     message = "\n".join(ret)
     assert f"pillar {key}:" in message
     assert reason in message
+
+
+def test_acme_replaces_the_self_signed_certificate_and_opens_http(modules):
+    pillar = {"mailserver": {"tls": {"acme": {"enabled": True, "names": ["mail.example.org"]}}}}
+    ret = modules.state.show_sls("mailserver.tls", pillar=pillar)
+    assert isinstance(ret, dict), ret
+    assert "mailserver-tls-x509-certificate-managed" not in ret
+    body = ret["mailserver-tls-acme-certificate"]["mailserver_acme"]
+    assert {"domains": ["mx1.example.com", "mail.example.org"]} in body
+    fw = modules.state.show_sls("mailserver.firewall", pillar=pillar)
+    settings = next(a["settings"] for a in fw["mailserver-firewall-enabled"]["mailserver_firewall"]
+                    if "settings" in a)  # fmt: skip
+    ports = {r["dport"] for r in modules.mailserver_firewall.desired(settings)}
+    assert "80" in ports  # HTTP-01 validation
