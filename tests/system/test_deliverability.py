@@ -160,6 +160,27 @@ def test_forged_from_of_our_domain_fails_dmarc_and_is_held_not_delivered(publish
     published.sh("mx1", f"postsuper -d {mine[0]} hold")
 
 
+def test_forged_from_of_a_p_reject_domain_is_refused(published):
+    """A domain that says p=reject (here example.org, re-published so) gets its forgeries
+    refused at the end of DATA: nothing to hold, nothing delivered."""
+    records = published.records
+    strict = [
+        r.replace("p=quarantine", "p=reject") if r.startswith("_dmarc.example.org.") else r
+        for r in records
+    ]
+    dns.publish(strict, serial=int(time.time()) + 20)
+    try:
+        ret = published.probe(
+            "smtp", "--host", "198.51.100.10", "--port", str(DEFAULTS["ports"]["smtp"]),
+            "--starttls", "--helo", "peer.example.net", "--mail-from", "someone@example.net",
+            "--header-from", "ceo@example.org", "--to", "carol@example.org",
+            "--subject", tag("reject"),
+        )  # fmt: skip
+        assert not ret["ok"] and ret["code"] == 550, ret
+    finally:
+        dns.publish(records, serial=int(time.time()) + 21)
+
+
 def test_inbound_mail_carries_mx1s_verdicts(published):
     subject = tag("in")
     assert send25(published, ["alice@example.com"], subject)["ok"]
