@@ -24,7 +24,8 @@ def keys_present(name, domains, bits=2048, rotate_after_days=0, retire_after_day
     mod = "mailserver_dkim."
     todo, waiting = {}, []
     for domain in domains:
-        if not __salt__[mod + "selectors"](domain, key_dir=name)["active"]:
+        sel = __salt__[mod + "selectors"](domain, key_dir=name)
+        if not sel["active"]:
             todo[domain] = {"new key": True}
             continue
         plan = __salt__[mod + "rotation_plan"](
@@ -33,7 +34,6 @@ def keys_present(name, domains, bits=2048, rotate_after_days=0, retire_after_day
         wanted = {k: v for k, v in plan.items() if v}
         if wanted:
             todo[domain] = wanted
-        sel = __salt__[mod + "selectors"](domain, key_dir=name)
         if sel["selectors"][-1] != sel["active"] and not plan["switch"]:
             waiting.append(f"{domain}: {sel['selectors'][-1]}")
     note = (

@@ -77,6 +77,10 @@ class LabSession:
     def salt(self, *args: str, **kw):
         return master.salt(self.conf_dir, *args, **kw)
 
+    def salt_json(self, *args: str, tool: str = "salt") -> dict:
+        """A salt CLI call's JSON output, merged over minions (``{minion: return}``)."""
+        return master.json_docs(self.salt(*args, "--out=json", tool=tool).stdout)
+
     def apply(self, tgt: str = "mx*", *args: str):
         return master.apply(self.conf_dir, tgt, *args)
 

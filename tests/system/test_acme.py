@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.lab import acme, config, container, master
+from tests.lab import acme, config, container
 from tests.system.mailclients import FAMILIES, PORTS
 
 HOST = config.HOSTS["mx1"].fqdn
@@ -80,8 +80,8 @@ def served_tlsa(lab, addr) -> str:
 
 
 def published_tlsa(lab) -> str:
-    proc = lab.salt("mx1", "mailserver_dns.records", "--out=json")
-    (line,) = [r for r in master.json_docs(proc.stdout)["mx1"] if " IN TLSA " in r]
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
+    (line,) = [r for r in records if " IN TLSA " in r]
     return line.split(" IN TLSA ", 1)[1]
 
 

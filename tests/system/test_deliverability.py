@@ -19,17 +19,12 @@ from tests.lab import dns, master
 from tests.system.mailclients import DEFAULTS, inbox, send25, submit, tag
 
 
-def salt_json(lab, *args, tool="salt"):
-    proc = lab.salt(*args, "--out=json", tool=tool)
-    return master.json_docs(proc.stdout)
-
-
 @pytest.fixture(scope="module")
 def published(lab_session):
     lab = lab_session.ensure_up()
     lab.reset_pillar()
     lab.highstate()
-    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
     lab.records = records
     lab.published = dns.publish(records, serial=int(time.time()))
     return lab
@@ -98,7 +93,7 @@ def test_the_private_key_stays_on_the_host_and_the_mine_has_the_public_half(publ
     listing = published.sh("mx1", f"stat -c '%U %a %n' {key_dir}/example.com/*.private").stdout
     owner, mode, _ = listing.split()
     assert (owner, mode) == ("opendkim", "600")
-    mine = salt_json(published, "mine.get", "mx1", "mailserver_dkim.public_keys", tool="salt-run")
+    mine = published.salt_json("mine.get", "mx1", "mailserver_dkim.public_keys", tool="salt-run")
     keys = mine["mx1"]["example.com"]
     (selector, key), *_ = keys.items()
     assert "PRIVATE" not in json.dumps(mine)
@@ -197,13 +192,13 @@ def dkim_state(states) -> dict:
 
 def test_rotation_switches_once_dns_serves_the_successor_then_retires_the_old_key(published):
     lab = published
-    (old,) = salt_json(lab, "mx1", "mailserver_dkim.selectors", "example.com")["mx1"]["selectors"]
-    new = salt_json(lab, "mx1", "mailserver_dkim.rotate", "example.com")["mx1"]
+    (old,) = lab.salt_json("mx1", "mailserver_dkim.selectors", "example.com")["mx1"]["selectors"]
+    new = lab.salt_json("mx1", "mailserver_dkim.rotate", "example.com")["mx1"]
     assert new != old
     # not in DNS yet: the old key keeps signing, and the highstate says what it waits for
     state = dkim_state(lab.highstate())
     assert state["changes"] == {} and new in state["comment"], state
-    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
     assert any(r.startswith(f"{new}._domainkey.example.com.") for r in records)
     dns.publish(records, serial=int(time.time()) + 1)
     state = dkim_state(lab.highstate())
@@ -224,7 +219,7 @@ def test_rotation_switches_once_dns_serves_the_successor_then_retires_the_old_ke
     )
     state = dkim_state(lab.highstate())
     assert state["changes"]["example.com"]["retired"] == [old], state
-    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
     assert not any(r.startswith(f"{old}._domainkey.example.com.") for r in records)
     assert lab.sh("mx1", f"ls {key_dir}/example.com").stdout.split().count(f"{old}.private") == 0
     dns.publish(records, serial=int(time.time()) + 2)
@@ -254,7 +249,7 @@ def test_status_check_is_green_and_names_what_a_broken_record_breaks(published):
         "imaps 2001:db8:100::10 port 993",
     ):
         assert expected in names, sorted(names)
-    records = salt_json(lab, "mx1", "mailserver_dns.records")["mx1"]
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
     broken = [r.replace("v=spf1 mx -all", "v=spf1 -all") for r in records]
     dns.publish(broken, serial=int(time.time()) + 10)
     try:

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.lab import config, master
+from tests.lab import config
 from tests.system.mailclients import DEFAULTS, FAMILIES, PORTS, imap_login, submit
 
 PEER = config.HOSTS["peer"]
@@ -20,14 +20,6 @@ INTENDED = {DEFAULTS["ssh"]["port"], *PORTS.values()}
 # something listening on a port the formula does not open: the firewall must hide it
 CANARY_PORT = 8080
 MAXRETRY = 3  # the tests' pillar: fewer attempts than the default 5, same mechanism
-
-
-@pytest.fixture(scope="module")
-def guarded(lab_session):
-    lab = lab_session.ensure_up()
-    lab.reset_pillar()
-    lab.highstate()
-    return lab
 
 
 def scan(lab, addr) -> dict[int, str]:
@@ -41,17 +33,17 @@ def scan(lab, addr) -> dict[int, str]:
     return ports, extra
 
 
-def test_port_scan_finds_exactly_the_formulas_services(guarded, addr):
-    guarded.sh(
+def test_port_scan_finds_exactly_the_formulas_services(mail, addr):
+    mail.sh(
         "mx1",
         f"systemd-run --unit=canary-{CANARY_PORT} python3 -m http.server --bind :: {CANARY_PORT}",
     )
     try:
         t0 = time.monotonic()
-        ports, extra = scan(guarded, addr)
+        ports, extra = scan(mail, addr)
         elapsed = time.monotonic() - t0
     finally:
-        guarded.sh("mx1", f"systemctl stop canary-{CANARY_PORT}", check=False)
+        mail.sh("mx1", f"systemctl stop canary-{CANARY_PORT}", check=False)
     opened = {p for p, st in ports.items() if st == "open"}
     assert opened == INTENDED, f"open: {sorted(opened)}, intended: {sorted(INTENDED)}"
     # every other port is dropped (filtered), not merely closed: the canary too
@@ -61,11 +53,6 @@ def test_port_scan_finds_exactly_the_formulas_services(guarded, addr):
 
 
 # --- brute-force blocking ----------------------------------------------------------------
-
-
-def salt_json(lab, *args):
-    proc = lab.salt("mx1", *args, "--out=json")
-    return master.json_docs(proc.stdout)["mx1"]
 
 
 def reachable(lab, addr, port) -> bool:
@@ -102,38 +89,38 @@ ATTACKS = {
 }
 
 
-def test_a_whitelisted_address_is_never_banned(guarded):
+def test_a_whitelisted_address_is_never_banned(mail):
     """The example pillar's ignoreip holds the peer's addresses: failures never ban it."""
     for family in sorted(FAMILIES):
         addr = FAMILIES[family]
         for _ in range(DEFAULTS["fail2ban"]["maxretry"] + 2):
-            fail_imap(guarded, addr)
+            fail_imap(mail, addr)
         time.sleep(3)
-        banned = salt_json(guarded, "mailserver_fail2ban.banned")
+        banned = mail.salt_json("mx1", "mailserver_fail2ban.banned")["mx1"]
         assert PEER_ADDR[family] not in json.dumps(banned), banned
-        assert reachable(guarded, addr, PORTS["imaps"])
+        assert reachable(mail, addr, PORTS["imaps"])
 
 
 @pytest.fixture(scope="class")
-def exposed(guarded):
+def exposed(mail):
     """The peer is not whitelisted (the example pillar whitelists it) and bans come sooner."""
-    pillar = guarded.read_pillar()
+    pillar = mail.read_pillar()
     # six bans in a row would also make the peer a repeat offender, banned everywhere
     pillar["fail2ban"] = {"ignoreip": [], "maxretry": MAXRETRY, "recidive": {"maxretry": 50}}
-    guarded.write_pillar(pillar)
-    rc, data = guarded.apply("mx*", "mailserver.fail2ban")
+    mail.write_pillar(pillar)
+    rc, data = mail.apply("mx*", "mailserver.fail2ban")
     assert rc == 0, data
-    yield guarded
-    salt_json(guarded, "mailserver_fail2ban.unban", "every=True")
-    guarded.reset_pillar()
-    rc, data = guarded.apply("mx*", "mailserver.fail2ban")
+    yield mail
+    mail.salt_json("mx1", "mailserver_fail2ban.unban", "every=True")
+    mail.reset_pillar()
+    rc, data = mail.apply("mx*", "mailserver.fail2ban")
     assert rc == 0, data
 
 
 def wait_banned(lab, jail, ip, timeout=20) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if ip in salt_json(lab, "mailserver_fail2ban.banned").get(jail, []):
+        if ip in lab.salt_json("mx1", "mailserver_fail2ban.banned")["mx1"].get(jail, []):
             return True
         time.sleep(1)
     return False
@@ -155,5 +142,5 @@ class TestBans:
         # the ban is on the address and the jail's ports: the other family still gets in
         other = next(a for f, a in FAMILIES.items() if f != family)
         assert reachable(exposed, other, port)
-        assert salt_json(exposed, "mailserver_fail2ban.unban", ip) >= 1
+        assert exposed.salt_json("mx1", "mailserver_fail2ban.unban", ip)["mx1"] >= 1
         assert reachable(exposed, addr, port), "unbanned, yet still refused"
