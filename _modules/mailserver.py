@@ -244,5 +244,6 @@ def current(saltenv="base"):
         raise SaltInvocationError("salt://mailserver/parameters/defaults.yaml is not served")
     with open(path, encoding="utf-8") as fh:
         defaults = yaml.safe_load(fh)["values"]
-    # the in-memory pillar: pillar.get masks values on Salt 3008 unless asked not to
-    return settings(defaults, __pillar__.get("mailserver", {}))
+    # a fresh pillar from the master (the minion's in-memory copy can lag behind an edit),
+    # unmasked (Salt 3008 masks pillar values in what pillar functions return by default)
+    return settings(defaults, __salt__["pillar.items"](unmask=True).get("mailserver", {}))
