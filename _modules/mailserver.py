@@ -15,6 +15,7 @@ from salt.exceptions import SaltInvocationError
 __virtualname__ = "mailserver"
 
 _HOST = re.compile(r"^[A-Za-z0-9.:-]+$")
+_ANCHOR = re.compile(r"^257 3 \d{1,3} [A-Za-z0-9+/= ]+$")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SSH_KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|sk-ssh-ed25519@openssh\.com|rsa-sha2-(256|512))"
@@ -166,7 +167,8 @@ def settings(defaults, pillar=None):
     if not is_hostname(out["mailname"]):
         raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
     sections = (
-        "base", "mariadb", "postfix", "dovecot", "ssh", "updates", "firewall", "fail2ban", "chrony"
+        "base", "mariadb", "postfix", "dovecot", "ssh", "updates", "firewall", "fail2ban", "chrony",
+        "web",
     )  # fmt: skip
     for section in sections:
         pkgs = out[section]["pkgs"]
@@ -224,7 +226,35 @@ def settings(defaults, pillar=None):
         k: out[k] or ({} if k != "domains" else []) for k in ("domains", "mailboxes", "aliases")
     }
     __salt__["mailserver_accounts.validate"](out["accounts"])
+    _complete_dns(out)
     return out
+
+
+def _complete_dns(out):
+    """MTA-STS and TLS-RPT settings checked; the names the certificate must cover."""
+    dns, tls = out["dns"], out["tls"]
+    sts = dns["mta_sts"]
+    if not sts["mode"]:
+        trusted = bool(tls["certificate"]) or tls["acme"]["enabled"]
+        sts["mode"] = "enforce" if trusted else "testing"
+    if sts["mode"] not in ("enforce", "testing", "none"):
+        raise PillarError("dns:mta_sts:mode", f"{sts['mode']!r} is not enforce, testing or none")
+    # RFC 8461 3.2: at most 31557600 s; less than a day defeats the policy's purpose
+    if not isinstance(sts["max_age"], int) or not 86400 <= sts["max_age"] <= 31557600:
+        raise PillarError("dns:mta_sts:max_age", f"{sts['max_age']!r} is not 86400..31557600 s")
+    rua = dns["tlsrpt_rua"]
+    if rua and not re.match(r"^(mailto:[^@\s,;!]+@[^@\s,;!]+|https://[^\s,;!]+)$", rua):
+        raise PillarError("dns:tlsrpt_rua", f"{rua!r} is not a mailto: or https:// URI")
+    _check_bind(dns)
+    # who the host's own programs ask: its BIND, or the resolvers it was given
+    if dns["resolver"]["enabled"]:
+        dns["nameservers"] = ["127.0.0.1", "::1"]
+    else:
+        dns["nameservers"] = list(__grains__.get("dns", {}).get("nameservers", []))
+    domains = out["accounts"]["domains"]
+    sts["names"] = [f"mta-sts.{d}" for d in domains]
+    # every name the certificate covers: the host, the MTA-STS names, the admin's extra names
+    tls["names"] = list(dict.fromkeys([out["hostname"], *sts["names"], *tls["acme"]["names"]]))
 
 
 def current(saltenv="base"):
@@ -247,3 +277,40 @@ def current(saltenv="base"):
     # a fresh pillar from the master (the minion's in-memory copy can lag behind an edit),
     # unmasked (Salt 3008 masks pillar values in what pillar functions return by default)
     return settings(defaults, __salt__["pillar.items"](unmask=True).get("mailserver", {}))
+
+
+def _address(key, value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise PillarError(key, f"{value!r} is not an IP address") from None
+
+
+def _check_bind(dns):
+    """The resolver's root hints and trust anchors, the authoritative server's secondaries."""
+    for i, addr in enumerate(dns["resolver"]["root_hints"]):
+        _address(f"dns:resolver:root_hints:{i}", addr)
+    for i, anchor in enumerate(dns["resolver"]["trust_anchors"]):
+        if not isinstance(anchor, str) or not _ANCHOR.match(anchor):
+            raise PillarError(
+                f"dns:resolver:trust_anchors:{i}",
+                "must be a root KSK's DNSKEY data: 257 3 <algorithm> <base64 key>",
+            )
+    auth = dns["authoritative"]
+    for i, sec in enumerate(auth["secondaries"]):
+        key = f"dns:authoritative:secondaries:{i}"
+        if not isinstance(sec, dict) or set(sec) != {"name", "address"}:
+            raise PillarError(key, "must be {name: <host name>, address: <IP address>}")
+        if not is_hostname(sec["name"]):
+            raise PillarError(f"{key}:name", f"{sec['name']!r} is not a host name")
+        try:
+            ipaddress.ip_address(sec["address"])
+        except ValueError:
+            raise PillarError(
+                f"{key}:address", f"{sec['address']!r} is not an IP address"
+            ) from None
+    timers = auth["soa_timers"]
+    if len(timers) != 4 or not all(isinstance(t, int) and t > 0 for t in timers):
+        raise PillarError("dns:authoritative:soa_timers", "must be 4 positive numbers of seconds")
+    if not isinstance(auth["rate_limit"], int) or auth["rate_limit"] < 0:
+        raise PillarError("dns:authoritative:rate_limit", "must be a number >= 0 (0: no limit)")

@@ -72,12 +72,38 @@ def tlsa(cert_file):
     return "3 1 1 " + hashlib.sha256(spki).hexdigest()
 
 
+def mta_sts_policy(settings):
+    """
+    The MTA-STS policy (RFC 8461) of every mail domain (they share the one MX host), as
+    served at ``https://mta-sts.<domain>/.well-known/mta-sts.txt``: lines naming the mode,
+    the MX host and how long senders keep it (LF-separated, which RFC 8461's grammar allows
+    beside CRLF, and which is what Salt writes).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_dns.mta_sts_policy "$(salt mx1 --out=json mailserver.current)"
+    """
+    sts = settings["dns"]["mta_sts"]
+    lines = ["version: STSv1", f"mode: {sts['mode']}", f"mx: {settings['hostname']}"]
+    lines.append(f"max_age: {sts['max_age']}")
+    return "\n".join(lines) + "\n"
+
+
+def mta_sts_id(policy):
+    """The policy's id for the ``_mta-sts`` TXT record: changes whenever the policy does, so
+    senders fetch it again."""
+    return hashlib.sha256(policy.encode()).hexdigest()[:20]
+
+
 def records(settings=None, dkim=None):
     """
     Every record to publish for this mail host, one zone-file line each with absolute names:
     the host's A/AAAA, TLSA for port 25, CAA naming the ACME CA (when certificates come
-    from one), and for each mail domain MX, SPF, DMARC and every DKIM selector
-    (an old selector stays until its key is retired); PTR records last, for the provider of
+    from one), and for each mail domain MX, SPF, DMARC, every DKIM selector (an old
+    selector stays until its key is retired), MTA-STS (the ``_mta-sts`` TXT and the
+    ``mta-sts`` host) and TLS-RPT; PTR records last, for the provider of
     the addresses to set.
 
     CLI Example:
@@ -101,14 +127,20 @@ def records(settings=None, dkim=None):
         out.append(f"_{settings['ports']['smtp']}._tcp.{host}. {ttl} IN TLSA {tlsa_data}")
     acme = settings["tls"]["acme"]
     if acme["enabled"] and acme["caa"]:
-        for name in dict.fromkeys([host, *acme["names"]]):
+        for name in settings["tls"]["names"]:
             out.append(f'{name}. {ttl} IN CAA 0 issue "{acme["caa"]}"')
+    sts = f"v=STSv1; id={mta_sts_id(mta_sts_policy(settings))}"
     for domain in domains:
         out.append(f"{domain}. {ttl} IN MX 10 {host}.")
         out.append(f"{domain}. {ttl} IN TXT {_txt(dns['spf'])}")
         out.append(f"_dmarc.{domain}. {ttl} IN TXT {_txt(dns['dmarc'])}")
         for selector, key in sorted(dkim.get(domain, {}).items()):
             out.append(f"{selector}._domainkey.{domain}. {ttl} IN TXT {_txt(key['record'])}")
+        out.append(f"_mta-sts.{domain}. {ttl} IN TXT {_txt(sts)}")
+        out += [f"mta-sts.{domain}. {ttl} IN A {ip}" for ip in addrs["ipv4"]]
+        out += [f"mta-sts.{domain}. {ttl} IN AAAA {ip}" for ip in addrs["ipv6"]]
+        rua = dns["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
+        out.append(f"_smtp._tls.{domain}. {ttl} IN TXT {_txt('v=TLSRPTv1; rua=' + rua)}")
     for ip in addrs["ipv4"] + addrs["ipv6"]:
         out.append(f"{ipaddress.ip_address(ip).reverse_pointer}. {ttl} IN PTR {host}.")
     return out

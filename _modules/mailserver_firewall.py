@@ -112,6 +112,9 @@ def desired(settings):
         _rule(port, name=name)
         for name, port in sorted(public_ports(settings).items(), key=lambda kv: kv[1])
     ]
+    if settings["dns"]["authoritative"]["enabled"]:  # the zones answer the world
+        port = settings["dns"]["bind"]["port"]
+        rules += [_rule(port, proto, name="dns") for proto in ("udp", "tcp")]
     masters, sports = _masters()
     rules += [_rule("any", src=m, sport=sports, name="salt-master") for m in masters]
     for extra in settings["firewall"]["allow"]:

@@ -1,7 +1,9 @@
 """
 A status check in the spirit of Mail-in-a-Box's: what DNS publishes against what the host
 expects (A/AAAA, MX, forward-confirmed PTR for the EHLO name on IPv4 and IPv6, SPF, DMARC,
-DKIM), the certificate's name and expiry, every public service answering on every address,
+DKIM, MTA-STS with the policy served over HTTPS, TLS-RPT, DNSSEC: the host's resolver
+validates, the parent's DS matches each zone the host signs), the certificate's names and
+expiry, every public service answering on every address,
 the mail store, and the mail queue. Structured results plus a short summary; the salt
 command exits non-zero when something is wrong.
 """
@@ -10,6 +12,7 @@ import datetime
 import ipaddress
 import json
 import socket
+import ssl
 
 __virtualname__ = "mailserver_status"
 
@@ -117,11 +120,46 @@ def _dns_checks(settings):
     return out
 
 
+def _validates(resolver="127.0.0.1"):
+    """Whether the resolver proves the root's SOA with DNSSEC (sets AD)."""
+    import dns.exception  # pylint: disable=import-outside-toplevel
+    import dns.flags  # pylint: disable=import-outside-toplevel
+    import dns.message  # pylint: disable=import-outside-toplevel
+    import dns.query  # pylint: disable=import-outside-toplevel
+
+    query = dns.message.make_query(".", "SOA", want_dnssec=True)
+    try:
+        answer, _ = dns.query.udp_with_fallback(query, resolver, timeout=5)
+    except (dns.exception.DNSException, OSError) as exc:
+        return False, f"no answer from {resolver}: {exc}"
+    ok = bool(answer.flags & dns.flags.AD)
+    return ok, "answers carry DNSSEC proof (AD)" if ok else "answers are not validated"
+
+
+def _dnssec_checks(settings):
+    """The host's resolver validates; each zone it serves is signed and its parent's DS
+    matches the zone's key (the chain of trust holds)."""
+    out = []
+    if settings["dns"]["resolver"]["enabled"]:
+        ok, detail = _validates()
+        out.append(_item("DNSSEC validation by the host's resolver", ok, detail))
+    for zone in __salt__["mailserver_bind.served"](settings):
+        want = __salt__["mailserver_bind.ds_records"](zone)
+        have = _resolve(zone, "DS")
+        out.append(
+            _item(
+                f"DNSSEC {zone}",
+                bool(want) and bool(set(want) & set(have or [])),
+                f"the parent publishes DS {have}, the zone's key gives {want}",
+            )
+        )
+    return out
+
+
 def _cert_check(settings):
     from cryptography import x509  # pylint: disable=import-outside-toplevel
 
     path = settings["tls"]["cert_file"]
-    host = settings["hostname"]
     try:
         with open(path, "rb") as fh:
             cert = x509.load_pem_x509_certificate(fh.read())
@@ -139,8 +177,62 @@ def _cert_check(settings):
             left.days >= CERT_WARN_DAYS,
             f"{left.days} days left (until {cert.not_valid_after_utc:%Y-%m-%d})",
         ),
-        _item("certificate name", host in names, f"{host} in {names}"),
+        _item(
+            "certificate names",
+            all(n in names for n in settings["tls"]["names"]),
+            f"covers {names}, needs {settings['tls']['names']}",
+        ),
     ]
+
+
+def _fetch_policy(settings, name, ip):
+    """GET the MTA-STS policy from ``ip`` as a sender does for ``name`` (SNI, host name
+    checked), trusting exactly the certificate deployed here: whether the chain reaches a
+    CA senders trust is the CA's part, checked by the certificate items."""
+    ctx = ssl.create_default_context(cafile=settings["tls"]["cert_file"])
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    request = f"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n"
+    raw = socket.create_connection((ip, settings["ports"]["https"]), timeout=10)
+    with ctx.wrap_socket(raw, server_hostname=name) as tls:
+        tls.sendall(request.encode())
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].decode("latin-1")
+    return status, body.decode("utf-8", "replace")
+
+
+def _mta_sts_checks(settings):
+    policy = __salt__["mailserver_dns.mta_sts_policy"](settings)
+    want_txt = f"v=STSv1; id={__salt__['mailserver_dns.mta_sts_id'](policy)}"
+    out = []
+    for domain in settings["accounts"]["domains"]:
+        txt = [t for t in (_resolve(f"_mta-sts.{domain}", "TXT") or []) if t.startswith("v=STSv1")]
+        name = f"mta-sts.{domain}"
+        addrs = (_resolve(name, "A") or []) + (_resolve(name, "AAAA") or [])
+        if not addrs:
+            served = f"{name} does not resolve"
+        else:
+            try:
+                status, body = _fetch_policy(settings, name, addrs[0])
+                served = "served" if body == policy else f"{status}, not the policy: {body[:80]!r}"
+            except (OSError, ssl.SSLError) as exc:
+                served = f"not served over HTTPS from {addrs[0]}: {exc}"
+        mode = settings["dns"]["mta_sts"]["mode"]
+        out.append(
+            _item(
+                f"MTA-STS {domain}",
+                txt == [want_txt] and served == "served",
+                f"TXT published {txt}, expected {want_txt!r}; policy (mode {mode}) {served}",
+            )
+        )
+        rua = settings["dns"]["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
+        want = f"v=TLSRPTv1; rua={rua}"
+        have = [t for t in (_resolve(f"_smtp._tls.{domain}", "TXT") or []) if "TLSRPT" in t]
+        detail = f"published {have}, expected {want!r}"
+        out.append(_item(f"TLS-RPT {domain}", have == [want], detail))
+    return out
 
 
 def _service_checks(settings):
@@ -192,6 +284,8 @@ def check(settings=None):
     settings = settings or __salt__["mailserver.current"]()
     checks = (
         _dns_checks(settings)
+        + _mta_sts_checks(settings)
+        + _dnssec_checks(settings)
         + _cert_check(settings)
         + _service_checks(settings)
         + _store_check(settings)

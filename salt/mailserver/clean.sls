@@ -4,6 +4,7 @@
 # Mail, the database and the TLS key are data: clean leaves them in place.
 include:
   - .dovecot.clean
+  - .web.clean
   - .postfix.clean
   - .mariadb.clean
   - .fail2ban.clean

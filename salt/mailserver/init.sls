@@ -10,9 +10,11 @@ include:
   - .firewall
   - .fail2ban
   - .tls
+  - .web
   - .store
   - .dkim
   - .dmarc
+  - .bind
   - .mariadb
   - .postfix
   - .dovecot

@@ -107,6 +107,21 @@ def test_mailname_comes_from_pillar(modules):
             "mailserver:fail2ban:jails:sshd:ports",
             "'telnet' is not ssh or a name from ports",
         ),
+        (
+            {"dns": {"resolver": {"trust_anchors": ["257 3 13 not base64!"]}}},
+            "mailserver:dns:resolver:trust_anchors:0",
+            "must be a root KSK's DNSKEY data",
+        ),
+        (
+            {"dns": {"authoritative": {"secondaries": [{"name": "ns2.example.net"}]}}},
+            "mailserver:dns:authoritative:secondaries:0",
+            "must be {name: <host name>, address: <IP address>}",
+        ),
+        (
+            {"dns": {"mta_sts": {"mode": "on"}}},
+            "mailserver:dns:mta_sts:mode",
+            "'on' is not enforce, testing or none",
+        ),
     ],
 )
 def test_bad_pillar_fails_the_render_naming_key_and_reason(modules, pillar, key, reason):
@@ -123,9 +138,38 @@ def test_acme_replaces_the_self_signed_certificate_and_opens_http(modules):
     assert isinstance(ret, dict), ret
     assert "mailserver-tls-x509-certificate-managed" not in ret
     body = ret["mailserver-tls-acme-certificate"]["mailserver_acme"]
-    assert {"domains": ["mx1.example.com", "mail.example.org"]} in body
+    names = ["mx1.example.com", "mta-sts.example.com", "mta-sts.example.org", "mail.example.org"]
+    assert {"domains": names} in body
     fw = modules.state.show_sls("mailserver.firewall", pillar=pillar)
     settings = next(a["settings"] for a in fw["mailserver-firewall-enabled"]["mailserver_firewall"]
                     if "settings" in a)  # fmt: skip
     ports = {r["dport"] for r in modules.mailserver_firewall.desired(settings)}
     assert "80" in ports  # HTTP-01 validation
+
+
+def test_the_web_server_serves_the_mta_sts_policy_on_https_only(modules):
+    ret = modules.state.show_sls("mailserver.web")
+    assert isinstance(ret, dict), ret
+    policy = ret["mailserver-web-file-managed-mta-sts-policy"]["file"]
+    contents = next(a["contents"] for a in policy if "contents" in a)
+    assert "mode: testing\nmx: mx1.example.com\n" in contents  # self-signed: testing
+    site = ret["mailserver-web-file-managed-site"]["file"]
+    context = next(a["context"] for a in site if "context" in a)
+    assert context["names"] == ["mta-sts.example.com", "mta-sts.example.org"]
+    assert context["port"] == 443
+
+
+def test_an_authoritative_host_serves_signed_zones_and_opens_port_53(modules):
+    pillar = {"mailserver": {"dns": {"authoritative": {"enabled": True, "reverse": False}}}}
+    ret = modules.state.show_sls("mailserver.bind", pillar=pillar)
+    assert isinstance(ret, dict), ret
+    zones = sorted(k for k in ret if k.startswith("mailserver-bind-zone-"))
+    assert zones == ["mailserver-bind-zone-example.com", "mailserver-bind-zone-example.org"]
+    fw = modules.state.show_sls("mailserver.firewall", pillar=pillar)
+    settings = next(a["settings"] for a in fw["mailserver-firewall-enabled"]["mailserver_firewall"]
+                    if "settings" in a)  # fmt: skip
+    rules = {(r["proto"], r["dport"]) for r in modules.mailserver_firewall.desired(settings)}
+    assert {("udp", "53"), ("tcp", "53")} <= rules
+    # a resolver only: no zones, nothing opened
+    ret = modules.state.show_sls("mailserver.bind")
+    assert not [k for k in ret if k.startswith("mailserver-bind-zone-")]

@@ -58,6 +58,9 @@ PEER_PROBES = "/opt/probes"
 # Where things live on the host, outside any clone (CI clones afresh every run).
 CACHE = Path(os.environ.get("MSLAB_CACHE", "/var/cache/mailserver-lab"))
 STATE = Path(os.environ.get("MSLAB_STATE", "/var/lib/mailserver-lab"))
+# pillar only the lab knows (its DNS root's trust anchor): the first pillar root of the lab's
+# masters, its top.sls adds `lab` to the example pillar
+LAB_PILLAR = STATE / "pillar"
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,8 @@ PEER_PACKAGES = [
     "curl",
     "netcat-openbsd",
     "python3-dnspython",
+    # a real MTA-STS client (mta-sts-query, and a policy daemon for Postfix)
+    "postfix-mta-sts-resolver",
     "postfix",
     "opendkim",
     "opendmarc",

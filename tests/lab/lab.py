@@ -7,7 +7,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import aptproxy, config, container, image, network, peer
+import yaml
+
+from . import aptproxy, config, container, dns, image, network, peer
 from .master import minion_config
 from .sh import log, run
 
@@ -53,6 +55,7 @@ def up(start_master: Callable[[], tuple[int, int]]) -> dict[str, float]:
     t_images = time.monotonic() - t0
     network.up()
     aptproxy.start()
+    write_lab_pillar({})
     minion_conf = minion_config(*start_master())
     for host in config.HOSTS.values():
         container.prepare(host, images[host.image], minion_conf if host.minion else None)
@@ -61,9 +64,22 @@ def up(start_master: Callable[[], tuple[int, int]]) -> dict[str, float]:
         container.boot(host)
     with ThreadPoolExecutor(len(config.HOSTS)) as pool:
         list(pool.map(container.wait_running, config.HOSTS))
+    write_lab_pillar(dns.lab_pillar(dns.root_anchor()))
     total = time.monotonic() - t0
     log.info("lab up in %.1fs (images %.1fs)", total, t_images)
     return {"images": t_images, "up": total}
+
+
+def write_lab_pillar(data: dict) -> None:
+    """The lab's own pillar (config.LAB_PILLAR), merged over the example pillar."""
+    config.LAB_PILLAR.mkdir(parents=True, exist_ok=True)
+    (config.LAB_PILLAR / "top.sls").write_text(
+        yaml.safe_dump({"base": {"mx*": ["mailserver", "lab"]}})
+    )
+    (config.LAB_PILLAR / "lab.sls").write_text(
+        "# written by the lab (tests/lab/lab.py): facts only the running lab knows\n"
+        + yaml.safe_dump(data)
+    )
 
 
 def down() -> None:

@@ -31,7 +31,7 @@ def config() -> dict:
     return {
         "interface": labconfig.HOST_IP4,
         "file_roots": {"base": [str(salt_root)]},
-        "pillar_roots": {"base": [str(labconfig.REPO / "pillar")]},
+        "pillar_roots": {"base": [str(labconfig.LAB_PILLAR), str(labconfig.REPO / "pillar")]},
         "reactor": [
             {"salt/minion/*/start": [str(salt_root / "reactor" / "minion_start.sls")]},
             {"mailserver/store/unlocked": [str(salt_root / "reactor" / "store_unlocked.sls")]},

@@ -48,7 +48,7 @@ class LabSession:
 
         def start_master():
             overrides = master.config()
-            overrides["pillar_roots"] = {"base": [str(self.pillar_dir)]}
+            overrides["pillar_roots"] = {"base": [str(config.LAB_PILLAR), str(self.pillar_dir)]}
             # the optional network-bound unlock: on only while a passphrase file is there
             overrides["mailserver"]["auto_unlock_dir"] = str(self.auto_unlock_dir)
             self.master = self._factories.salt_master_daemon("lab-master", overrides=overrides)

@@ -96,3 +96,15 @@ def submit(
         ),
         password=PASSWORDS.get(user) if password is None else password,
     )
+
+
+def served_tlsa(lab, addr) -> str:
+    """TLSA 3 1 1 data of the certificate served on port 25, computed on the peer."""
+    target = f"[{addr}]" if ":" in addr else addr
+    digest = lab.sh(
+        "peer",
+        f"openssl s_client -connect {target}:{PORTS['smtp']} -starttls smtp </dev/null "
+        "2>/dev/null | openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER "
+        "| sha256sum",
+    ).stdout.split()[0]
+    return f"3 1 1 {digest}"

@@ -1,13 +1,17 @@
 """Certificates from an ACME CA: pebble on the peer issues mx1's certificate, every mail
-service serves it (checked from the peer, the chain verified against pebble's root), and a
-renewal by certbot's own service reaches every service without a manual restart."""
+service and nginx serve it (checked from the peer, the chain verified against pebble's root),
+and a renewal by certbot's own service reaches every service without a manual restart.
+With a certificate senders can verify, MTA-STS enforces: a real MTA-STS client and the
+peer's Postfix (with postfix-mta-sts-resolver) deliver to mx1 only over verified TLS."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from tests.lab import acme, config, container
-from tests.system.mailclients import FAMILIES, PORTS
+from tests.lab import acme, config, container, dns
+from tests.system.mailclients import FAMILIES, PORTS, inbox, served_tlsa, tag
 
 HOST = config.HOSTS["mx1"].fqdn
 ROOT = "/tmp/pebble-root.pem"
@@ -17,7 +21,10 @@ PORT_TLS = {
     "submission": "-starttls smtp",
     "submissions": "",
     "imaps": "",
+    "https": "",
 }
+POLICY_URL = "https://mta-sts.example.com/.well-known/mta-sts.txt"
+POLICY = "version: STSv1\nmode: enforce\nmx: mx1.example.com\nmax_age: 604800\n"
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +40,9 @@ def acme_lab(lab_session):
         }
     }
     lab.write_pillar(pillar)
+    # the names the certificate covers resolve first (pebble validates through the lab's DNS)
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
+    dns.publish(records, serial=int(time.time()))
     lab.first = lab.highstate()
     lab.second = lab.highstate()
     lab.sh("peer", f"curl -sfk https://127.0.0.1:{acme.MGMT_PORT}/roots/0 > {ROOT}")
@@ -65,18 +75,6 @@ def test_the_certificate_is_issued_by_the_acme_ca_and_served_on_every_port(acme_
         cert = served(acme_lab, addr, port_name)
         assert "Pebble Intermediate CA" in cert.get("issuer", ""), (port_name, cert)
         assert "0 (ok)" in cert.get("verify", ""), (port_name, cert)
-
-
-def served_tlsa(lab, addr) -> str:
-    """TLSA 3 1 1 data of the certificate served on port 25, computed on the peer."""
-    target = f"[{addr}]" if ":" in addr else addr
-    digest = lab.sh(
-        "peer",
-        f"openssl s_client -connect {target}:{PORTS['smtp']} -starttls smtp </dev/null "
-        "2>/dev/null | openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER "
-        "| sha256sum",
-    ).stdout.split()[0]
-    return f"3 1 1 {digest}"
 
 
 def published_tlsa(lab) -> str:
@@ -112,3 +110,52 @@ def test_a_renewal_by_certbots_timer_service_reaches_every_service(acme_lab):
     assert set(after.values()) != set(before.values()), "still the old certificate"
     # the key stays across renewals: the published TLSA record stays right
     assert published_tlsa(acme_lab) == served_tlsa(acme_lab, addr)
+
+
+def test_the_mta_sts_policy_is_served_over_https_and_enforces(acme_lab, addr):
+    family = "-6" if ":" in addr else "-4"
+    proc = acme_lab.sh("peer", f"curl -sS --fail {family} --cacert {ROOT} {POLICY_URL}")
+    assert proc.stdout == POLICY
+
+
+def test_a_real_mta_sts_client_finds_a_valid_enforcing_policy(acme_lab):
+    """mta-sts-query: the _mta-sts TXT record, then the policy over HTTPS, the certificate
+    checked against the CAs it trusts (here pebble's root)."""
+    out = acme_lab.sh("peer", f"SSL_CERT_FILE={ROOT} mta-sts-query example.org").stdout
+    assert "VALID" in out and "'enforce'" in out and "mx1.example.com" in out, out
+    untrusted = acme_lab.sh("peer", "mta-sts-query example.org", check=False).stdout
+    assert "'enforce'" not in untrusted, untrusted  # no trust in the CA, no policy
+
+
+@pytest.fixture
+def sts_sender(acme_lab):
+    """The peer's Postfix asks postfix-mta-sts-resolver for each domain's TLS policy."""
+    lab = acme_lab
+    lab.sh(
+        "peer",
+        "mkdir -p /etc/systemd/system/postfix-mta-sts-resolver.service.d && "
+        "printf '[Service]\\nEnvironment=SSL_CERT_FILE=%s\\n' "
+        f"{ROOT} > /etc/systemd/system/postfix-mta-sts-resolver.service.d/lab.conf && "
+        "systemctl daemon-reload && systemctl restart postfix-mta-sts-resolver && "
+        "postconf -e smtp_tls_policy_maps=socketmap:inet:127.0.0.1:8461:postfix "
+        f"smtp_tls_CAfile={ROOT} smtp_tls_loglevel=1 && postfix reload",
+    )
+    yield lab
+    lab.sh(
+        "peer",
+        "postconf -X smtp_tls_policy_maps smtp_tls_CAfile smtp_tls_loglevel && postfix reload",
+    )
+
+
+def test_a_sender_honouring_mta_sts_delivers_over_verified_tls(sts_sender):
+    lab = sts_sender
+    since = lab.sh("peer", "date +'%Y-%m-%d %H:%M:%S'").stdout.strip()
+    subject = tag("sts")
+    lab.sh(
+        "peer",
+        f"printf 'Subject: {subject}\\n\\nover MTA-STS\\n' "
+        "| sendmail -f sink@example.net alice@example.com",
+    )
+    assert inbox(lab, "alice@example.com", subject, timeout=60), "mail never arrived"
+    log = lab.sh("peer", f"journalctl --since '{since}' -o cat | grep -i 'TLS connection'").stdout
+    assert "Verified TLS connection established to mx1.example.com" in log, log

@@ -58,10 +58,11 @@ def test_the_records_cover_every_domain_and_a_dkim_key_each(published):
         assert f'{domain}. 3600 IN TXT "{DEFAULTS["dns"]["spf"]}"' in text
         assert f"_dmarc.{domain}. 3600 IN TXT" in text
         assert f"._domainkey.{domain}. 3600 IN TXT" in text
-    # A, AAAA, TLSA, MX, SPF, DMARC, DKIM; the same less the host's records; a PTR per family
+    # A, AAAA, TLSA, MX, SPF, DMARC, DKIM, MTA-STS TXT, its A and AAAA, TLS-RPT; the same
+    # less the host's records; a PTR per family (the lab keeps PTRs in its root zone)
     counts = published.published
-    assert (counts["example.com"], counts["example.org"]) == (7, 4), counts
-    assert sorted(v for k, v in counts.items() if k.endswith(".arpa")) == [1, 1], counts
+    assert (counts["example.com"], counts["example.org"]) == (11, 8), counts
+    assert counts["."] == 2, counts
 
 
 @pytest.mark.parametrize("port", ["submission", "submissions"])
@@ -247,6 +248,10 @@ def test_status_check_is_green_and_names_what_a_broken_record_breaks(published):
         "mail store",
         "mail queue",
         "imaps 2001:db8:100::10 port 993",
+        "https 198.51.100.10 port 443",
+        "MTA-STS example.com",
+        "TLS-RPT example.org",
+        "certificate names",
     ):
         assert expected in names, sorted(names)
     records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]

@@ -4,7 +4,6 @@ records built from them. No OpenDKIM, no DNS server."""
 from __future__ import annotations
 
 import base64
-import copy
 import datetime
 import os
 import stat
@@ -13,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.unit.conftest import load
+from tests.unit.test_settings import ADMIN
 
 
 @pytest.fixture
@@ -72,15 +72,14 @@ def test_selector_of_a_date():
     assert dkim.new_selector(when) == "s202611"
 
 
-def test_records_name_every_domain_and_selector(defaults):
+def test_records_name_every_domain_and_selector(mod, defaults):
     dns = load("mailserver_dns")
     dns.__grains__ = {
         "ipv4": ["127.0.0.1", "198.51.100.10"],
         "ipv6": ["::1", "fe80::1", "2001:db8:100::10"],
     }
-    settings = copy.deepcopy(defaults)
-    settings["hostname"] = "mx1.example.com"
-    settings["accounts"] = {"domains": ["example.com", "example.org"]}
+    pillar = {"hostname": "mx1.example.com", "domains": ["example.com", "example.org"]}
+    settings = mod.settings(defaults, {**ADMIN, **pillar})
     long_key = "A" * 400
     keys = {"example.com": {"s202611": {"record": f"v=DKIM1; k=rsa; p={long_key}"}}}
     settings["tls"]["cert_file"] = "/nonexistent"  # no certificate yet: no TLSA
@@ -95,6 +94,16 @@ def test_records_name_every_domain_and_selector(defaults):
     # longer than 255 characters: split into several strings of one TXT record
     assert dkim_line.count('" "') == 1
     assert "10.100.51.198.in-addr.arpa. 3600 IN PTR mx1.example.com." in lines
+    # MTA-STS: the policy's host, its id (a digest of the policy), TLS-RPT to the postmaster
+    assert "mta-sts.example.org. 3600 IN AAAA 2001:db8:100::10" in lines
+    policy = dns.mta_sts_policy(settings)
+    assert policy == "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
+    sts_id = dns.mta_sts_id(policy)
+    assert f'_mta-sts.example.com. 3600 IN TXT "v=STSv1; id={sts_id}"' in lines
+    settings["dns"]["mta_sts"]["mode"] = "enforce"
+    assert dns.mta_sts_id(dns.mta_sts_policy(settings)) != sts_id
+    rua = "rua=mailto:postmaster@example.org"
+    assert f'_smtp._tls.example.org. 3600 IN TXT "v=TLSRPTv1; {rua}"' in lines
 
 
 def test_rotation_overlaps_selectors_and_switches_only_once_dns_serves_the_successor(dkim):

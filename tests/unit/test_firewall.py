@@ -62,7 +62,7 @@ def write_in_force(fw, extra=""):
 def test_desired_is_ssh_the_mail_ports_and_the_master(fw):
     rules = fw.desired(fw.settings)
     ports = [r["dport"] for r in rules if r["src"] == "any"]
-    assert ports == ["22", "25", "143", "465", "587", "993", "4190"]
+    assert ports == ["22", "25", "143", "443", "465", "587", "993", "4190"]
     master = [r for r in rules if r["src"] != "any"]
     assert master == [
         {
@@ -88,7 +88,7 @@ def test_fresh_host_plan_sets_policies_adds_everything_and_enables(fw):
     todo = fw.plan(fw.settings)
     assert todo["policies"]["IPV6"] == "yes"
     assert todo["policies"]["DEFAULT_INPUT_POLICY"] == "DROP"
-    assert len(todo["add"]) == 8 and todo["delete"] == [] and todo["enable"] is True
+    assert len(todo["add"]) == 9 and todo["delete"] == [] and todo["enable"] is True
 
 
 def test_in_force_plans_nothing_and_keeps_rules_added_by_hand(fw):

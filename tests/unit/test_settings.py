@@ -51,6 +51,9 @@ def test_defaults_are_not_mutated(mod, defaults):
         ({"admin": {"name": "root", "ssh_keys": [KEY]}}, "pillar mailserver:admin:name: 'root'"),
         ({"admin": {"name": "ops", "ssh_keys": []}}, "pillar mailserver:admin:ssh_keys: must"),
         ({"admin": {"name": "ops", "ssh_keys": ["hunter2"]}}, "pillar mailserver:admin:ssh_keys"),
+        ({"dns": {"mta_sts": {"mode": "strict"}}}, "pillar mailserver:dns:mta_sts:mode: 'strict'"),
+        ({"dns": {"mta_sts": {"max_age": 60}}}, "pillar mailserver:dns:mta_sts:max_age: 60 is"),
+        ({"dns": {"tlsrpt_rua": "tls@x.example"}}, "pillar mailserver:dns:tlsrpt_rua: 'tls@x"),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
@@ -82,3 +85,14 @@ def test_clock_control_follows_cap_sys_time_of_init(mod, tmp_path):
     assert mod.can_set_clock(str(status)) is False
     status.write_text("Name:\tsystemd\nCapBnd:\t000001ffffffffff\n")
     assert mod.can_set_clock(str(status)) is True
+
+
+def test_mta_sts_enforces_only_with_a_certificate_senders_can_verify(mod, defaults):
+    pillar = with_admin({"domains": ["example.com"]})
+    out = mod.settings(defaults, pillar)
+    assert out["dns"]["mta_sts"]["mode"] == "testing"  # self-signed
+    assert out["tls"]["names"] == ["mail.example.org", "mta-sts.example.com"]
+    acme = {"tls": {"acme": {"enabled": True, "names": ["webmail.example.com"]}}}
+    out = mod.settings(defaults, {**pillar, **acme})
+    assert out["dns"]["mta_sts"]["mode"] == "enforce"
+    assert out["tls"]["names"] == ["mail.example.org", "mta-sts.example.com", "webmail.example.com"]

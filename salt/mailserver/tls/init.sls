@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# The certificate of Postfix and Dovecot: from pillar, from an ACME CA, or self-signed on
-# the first run.
+# The certificate of Postfix, Dovecot and nginx, for the host name and every
+# mta-sts.<domain>: from pillar, from an ACME CA, or self-signed on the first run.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 {%- set tls = mailserver.tls %}
@@ -92,7 +92,7 @@ mailserver-tls-cmd-run-daemon-reload:
 mailserver-tls-acme-certificate:
   mailserver_acme.certificate:
     - name: {{ acme.cert_name }}
-    - domains: {{ ([mailserver.hostname] + acme.names) | unique | list | json }}
+    - domains: {{ tls.names | json }}
     - server: {{ acme.server }}
     - email: {{ acme.email | json }}
     - http_port: {{ acme.http_port }}
@@ -131,7 +131,7 @@ mailserver-tls-x509-certificate-managed:
     - signing_private_key: {{ tls.key_file }}
     - private_key: {{ tls.key_file }}
     - CN: {{ mailserver.hostname }}
-    - subjectAltName: {{ ("DNS:" ~ mailserver.hostname) | json }}
+    - subjectAltName: {{ ("DNS:" ~ tls.names | join(", DNS:")) | json }}
     - basicConstraints: "critical, CA:false"
     - keyUsage: "critical, digitalSignature, keyEncipherment"
     - extendedKeyUsage: serverAuth
