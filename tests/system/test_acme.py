@@ -131,14 +131,16 @@ def test_a_real_mta_sts_client_finds_a_valid_enforcing_policy(acme_lab):
 def sts_sender(acme_lab):
     """The peer's Postfix asks postfix-mta-sts-resolver for each domain's TLS policy."""
     lab = acme_lab
+    trusted = "/etc/ssl/lab-pebble-root.pem"  # the daemon has a private /tmp
     lab.sh(
         "peer",
+        f"cp {ROOT} {trusted} && "
         "mkdir -p /etc/systemd/system/postfix-mta-sts-resolver.service.d && "
         "printf '[Service]\\nEnvironment=SSL_CERT_FILE=%s\\n' "
-        f"{ROOT} > /etc/systemd/system/postfix-mta-sts-resolver.service.d/lab.conf && "
+        f"{trusted} > /etc/systemd/system/postfix-mta-sts-resolver.service.d/lab.conf && "
         "systemctl daemon-reload && systemctl restart postfix-mta-sts-resolver && "
         "postconf -e smtp_tls_policy_maps=socketmap:inet:127.0.0.1:8461:postfix "
-        f"smtp_tls_CAfile={ROOT} smtp_tls_loglevel=1 && postfix reload",
+        f"smtp_tls_CAfile={trusted} smtp_tls_loglevel=1 && postfix reload",
     )
     yield lab
     lab.sh(
