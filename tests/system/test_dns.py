@@ -9,15 +9,55 @@ and the peer validates every record from the root down with ``delv``."""
 from __future__ import annotations
 
 import ipaddress
+import subprocess
 import time
 
 import pytest
 
 from tests.lab import config, dns, master
-from tests.system.mailclients import inbox, served_tlsa, tag
+from tests.system.mailclients import inbox, served_tlsa, submit, tag
 
 MX1, PEER = config.HOSTS["mx1"], config.HOSTS["peer"]
 ANCHORS = "/tmp/lab-trust-anchors.conf"
+
+
+# mx1's own resolver (first: the module's signed zones come after)
+
+
+def test_mx1s_own_resolver_validates_and_is_what_its_programs_use(mail):
+    """Validation can fail: the lab root says dnssec-failed.test is signed, with a DS that
+    matches no key, so the resolver refuses its answer unless told not to check (+cd)."""
+    assert "nameserver 127.0.0.1" in mail.sh("mx1", "cat /etc/resolv.conf").stdout
+    bogus = mail.sh("mx1", f"dig @127.0.0.1 www.{dns.BOGUS} A").stdout
+    assert "status: SERVFAIL" in bogus, bogus
+    unchecked = mail.sh("mx1", f"dig @127.0.0.1 +cd www.{dns.BOGUS} A").stdout
+    assert "status: NOERROR" in unchecked and PEER.ip4 in unchecked, unchecked
+    root = mail.sh("mx1", "dig @127.0.0.1 +dnssec . SOA").stdout
+    assert " ad" in root.split("flags:")[1].split(";")[0], root
+
+
+def test_mail_waits_while_the_resolver_is_down_and_leaves_once_it_is_back(mail):
+    """Nothing is lost when BIND is down: outbound mail is deferred (not bounced), and
+    delivered once the resolver answers again."""
+    subject = tag("nodns")
+    mail.sh("mx1", "systemctl stop named")
+    try:
+        assert submit(mail, "alice@example.com", ["sink@example.net"], subject)["ok"]
+        deadline = time.monotonic() + 30
+        # deferred: in the queue with the reason it waits (a failed lookup), not bounced
+        while "delay_reason" not in (queue := mail.sh("mx1", "postqueue -j").stdout):
+            log = mail.sh("mx1", "journalctl -u postfix@- -n 12 -o cat").stdout
+            assert time.monotonic() < deadline, f"not deferred: {queue}\n{log}"
+            time.sleep(1)
+        assert "sink@example.net" in queue
+        assert subject not in mail.sh("peer", "cat /var/mail/sink", check=False).stdout
+    finally:
+        mail.sh("mx1", "systemctl start named")
+    mail.sh("mx1", "postqueue -f")
+    deadline = time.monotonic() + 60
+    while subject not in mail.sh("peer", "cat /var/mail/sink", check=False).stdout:
+        assert time.monotonic() < deadline, "the deferred message never left"
+        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -170,18 +210,20 @@ def test_a_pillar_change_reaches_the_signed_zone(signed):
         signed.apply("mx*", "mailserver.bind")
 
 
+def test_the_zone_keys_stay_private_to_bind_on_the_host(signed):
+    keys = signed.sh("mx1", "stat -c '%U %a %n' /var/lib/bind/mailserver/keys/*.private").stdout
+    lines = keys.splitlines()
+    assert len(lines) == len(signed.zones), keys
+    assert all(line.startswith("bind 600 ") for line in lines), keys
+    secret = signed.sh("mx1", f"sed -n 's/^PrivateKey: //p' {lines[0].split()[2]}").stdout.strip()
+    assert secret
+    master_root = signed.master.config["root_dir"]
+    leaked = signed.sh("mx1", f"grep -rlF '{secret}' /var/log /var/cache/salt", check=False)
+    assert leaked.stdout == ""
+    found = subprocess.run(["grep", "-rlF", secret, master_root], capture_output=True, text=True)
+    assert found.stdout == "", found.stdout
+
+
 def test_second_highstate_reports_zero_changes(signed):
     changed = {v["__id__"]: v["changes"] for v in signed.second.values() if v["changes"]}
     assert changed == {}
-
-
-def test_mx1s_own_resolver_validates_and_is_what_its_programs_use(lab):
-    """Validation can fail: the lab root says dnssec-failed.test is signed, with a DS that
-    matches no key, so the resolver refuses its answer unless told not to check (+cd)."""
-    assert "nameserver 127.0.0.1" in lab.sh("mx1", "cat /etc/resolv.conf").stdout
-    bogus = lab.sh("mx1", f"dig @127.0.0.1 www.{dns.BOGUS} A").stdout
-    assert "status: SERVFAIL" in bogus, bogus
-    unchecked = lab.sh("mx1", f"dig @127.0.0.1 +cd www.{dns.BOGUS} A").stdout
-    assert "status: NOERROR" in unchecked and PEER.ip4 in unchecked, unchecked
-    root = lab.sh("mx1", "dig @127.0.0.1 +dnssec . SOA").stdout
-    assert " ad" in root.split("flags:")[1].split(";")[0], root

@@ -122,5 +122,22 @@ mailserver-bind-file-managed-resolv-conf:
     - mode: "0644"
     - require:
       - service: mailserver-bind-service-running
+
+# Postfix's chrooted daemons read a copy of resolv.conf that Debian makes when Postfix
+# starts; a running Postfix gets the new one, and its daemons are restarted to read it
+mailserver-bind-file-managed-postfix-resolv-conf:
+  file.managed:
+    - name: /var/spool/postfix/etc/resolv.conf
+    - source: {{ bind.resolv_conf }}
+    - onlyif: test -d /var/spool/postfix/etc
+    - require:
+      - file: mailserver-bind-file-managed-resolv-conf
+
+mailserver-bind-cmd-run-postfix-reload:
+  cmd.run:
+    - name: postfix reload
+    - onlyif: postfix status
+    - onchanges:
+      - file: mailserver-bind-file-managed-postfix-resolv-conf
 {%-   endif %}
 {%- endif %}
