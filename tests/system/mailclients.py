@@ -108,3 +108,12 @@ def served_tlsa(lab, addr) -> str:
         "| sha256sum",
     ).stdout.split()[0]
     return f"3 1 1 {digest}"
+
+
+def peer_sends(lab, to: str, subject: str) -> None:
+    """The peer's own Postfix sends a message to ``to``, finding mx1 through DNS (and its
+    MTA-STS policy, when configured) as any sender in the world does."""
+    lab.sh(
+        "peer",
+        f"printf 'Subject: {subject}\\n\\nfrom the peer\\n' | sendmail -f sink@example.net {to}",
+    )

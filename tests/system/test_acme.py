@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.lab import acme, config, container, dns
-from tests.system.mailclients import FAMILIES, PORTS, inbox, served_tlsa, tag
+from tests.system.mailclients import FAMILIES, PORTS, inbox, peer_sends, served_tlsa, tag
 
 HOST = config.HOSTS["mx1"].fqdn
 ROOT = "/tmp/pebble-root.pem"
@@ -153,11 +153,7 @@ def test_a_sender_honouring_mta_sts_delivers_over_verified_tls(sts_sender):
     lab = sts_sender
     since = lab.sh("peer", "date +'%Y-%m-%d %H:%M:%S'").stdout.strip()
     subject = tag("sts")
-    lab.sh(
-        "peer",
-        f"printf 'Subject: {subject}\\n\\nover MTA-STS\\n' "
-        "| sendmail -f sink@example.net alice@example.com",
-    )
+    peer_sends(lab, "alice@example.com", subject)
     assert inbox(lab, "alice@example.com", subject, timeout=60), "mail never arrived"
     log = lab.sh("peer", f"journalctl --since '{since}' -o cat | grep -i 'TLS connection'").stdout
     assert "Verified TLS connection established to mx1.example.com" in log, log

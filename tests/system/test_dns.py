@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.lab import config, dns, master
-from tests.system.mailclients import inbox, served_tlsa, submit, tag
+from tests.system.mailclients import inbox, peer_sends, served_tlsa, submit, tag
 
 MX1, PEER = config.HOSTS["mx1"], config.HOSTS["peer"]
 ANCHORS = "/tmp/lab-trust-anchors.conf"
@@ -160,11 +160,7 @@ def test_mx1_answers_for_its_zones_on_both_families_and_nobody_gets_recursion_or
 
 def test_mail_from_the_world_finds_mx1_through_the_delegation(signed):
     subject = tag("dnssec")
-    signed.sh(
-        "peer",
-        f"printf 'Subject: {subject}\\n\\nvia the delegated MX\\n' "
-        "| sendmail -f sink@example.net carol@example.org",
-    )
+    peer_sends(signed, "carol@example.org", subject)
     assert inbox(signed, "carol@example.org", subject, timeout=60), "mail never arrived"
 
 
