@@ -150,7 +150,8 @@ def _dnssec_checks(settings):
             _item(
                 f"DNSSEC {zone}",
                 bool(want) and bool(set(want) & set(have or [])),
-                f"the parent publishes DS {have}, the zone's key gives {want}",
+                f"the parent publishes DS {have}, the zone's key gives {want} "
+                "(the registrar publishes what mailserver_bind.delegation prints)",
             )
         )
     return out

@@ -27,6 +27,14 @@ ZDIR = "/var/lib/bind/lab"
 
 # the mail domains (and mx1's reverse names) mx1 serves itself, once delegated
 _delegated: set[str] = set()
+_last_serial = SERIAL
+
+
+def _next_serial(wanted: int) -> int:
+    """``wanted``, or more: a zone's serial never goes back (BIND would keep the old text)."""
+    global _last_serial
+    _last_serial = max(wanted, _last_serial + 1)
+    return _last_serial
 
 
 def _soa(origin: str, serial: int = SERIAL) -> str:
@@ -96,7 +104,7 @@ def publish(records: list[str], serial: int) -> dict[str, int]:
     from ``mailserver_dns.records`` or ``mailserver_bind.delegation``) in the peer's zones,
     as a provider's DNS would: each line goes to the zone it belongs to, the zones are
     rewritten with a new serial and reloaded. Returns how many records each zone got."""
-    texts = zones(serial)
+    texts = zones(_next_serial(serial))
     count = dict.fromkeys(texts, 0)
     for line in records:
         owner = line.split()[0].rstrip(".").lower()
@@ -118,14 +126,16 @@ def publish(records: list[str], serial: int) -> dict[str, int]:
 
 
 def _reconfigure(records: list[str]) -> None:
-    texts = zones(int(time.time()))
+    texts = zones(_next_serial(int(time.time())))
     peer_root = container.root("peer")
     for name, text in texts.items():
         (peer_root / ZDIR.lstrip("/") / f"{_file(name)}.zone").write_text(text)
     (peer_root / "etc/bind/named.conf.local").write_text(_named_conf_local(texts))
+    # zones added or dropped, then every zone's new text (the root's delegations and PTRs)
     container.exec_("peer", "rndc", "reconfig", timeout=30)
+    container.exec_("peer", "rndc", "reload", timeout=30)
     container.exec_("peer", "rndc", "flush", timeout=30)
-    publish(records, serial=int(time.time()) + 1)  # reloads every zone that got records
+    publish(records, serial=int(time.time()) + 1)
 
 
 def delegate(zone_names: list[str], records: list[str]) -> None:
@@ -167,7 +177,9 @@ def lab_pillar(anchor: str) -> dict:
 
 def configure_peer(root: Path) -> None:
     """Write BIND's configuration into the peer's root before it boots."""
+    global _last_serial
     _delegated.clear()
+    _last_serial = SERIAL
     lab = f"{config.NET4}; {config.NET6}; localhost;"
     zdir = root / ZDIR.lstrip("/")
     (zdir / "keys").mkdir(parents=True, exist_ok=True)
