@@ -250,7 +250,11 @@ def _complete_dns(out):
     if dns["resolver"]["enabled"]:
         dns["nameservers"] = ["127.0.0.1", "::1"]
     else:
-        dns["nameservers"] = list(__grains__.get("dns", {}).get("nameservers", []))
+        dns["nameservers"] = [
+            ns
+            for ns in __grains__.get("dns", {}).get("nameservers", [])
+            if not ipaddress.ip_address(ns).is_loopback
+        ]
     domains = out["accounts"]["domains"]
     sts["names"] = [f"mta-sts.{d}" for d in domains]
     # every name the certificate covers: the host, the MTA-STS names, the admin's extra names

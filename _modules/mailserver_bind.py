@@ -144,6 +144,12 @@ def zone_text(zone, lines, settings, serial):
         f"{refresh} {retry} {expire} {negative}",
     ]
     text += [f"{zone}. {ttl} IN NS {name}." for name in ns]
+    # a secondary named inside the zone needs its address there (the host's is a record)
+    for sec in auth["secondaries"]:
+        name = sec["name"].lower().rstrip(".")
+        if _zone_of(name, [zone]):
+            rtype = "AAAA" if ipaddress.ip_address(sec["address"]).version == 6 else "A"
+            text.append(f"{name}. {ttl} IN {rtype} {sec['address']}")
     return "\n".join(text + list(lines)) + "\n"
 
 

@@ -173,3 +173,19 @@ def test_an_authoritative_host_serves_signed_zones_and_opens_port_53(modules):
     # a resolver only: no zones, nothing opened
     ret = modules.state.show_sls("mailserver.bind")
     assert not [k for k in ret if k.startswith("mailserver-bind-zone-")]
+    settings["dns"]["authoritative"]["enabled"] = False
+    rules = {r["dport"] for r in modules.mailserver_firewall.desired(settings)}
+    assert "53" not in rules
+
+
+def test_with_acme_the_zones_come_before_the_ca_and_again_after_a_new_certificate(modules):
+    dns = {"authoritative": {"enabled": True}}
+    pillar = {"mailserver": {"dns": dns, "tls": {"acme": {"enabled": True}}}}
+    ret = modules.state.show_sls("mailserver", pillar=pillar)
+    assert isinstance(ret, dict), ret
+    zone = ret["mailserver-bind-zone-example.com"]["mailserver_bind"]
+    require_in = next(a["require_in"] for a in zone if "require_in" in a)
+    assert {"mailserver_acme": "mailserver-tls-acme-certificate"} in require_in
+    again = ret["mailserver-bind-zone-example.com-certificate"]["mailserver_bind"]
+    onchanges = next(a["onchanges"] for a in again if "onchanges" in a)
+    assert onchanges == [{"mailserver_acme": "mailserver-tls-acme-certificate"}]

@@ -64,7 +64,7 @@ def test_mail_waits_while_the_resolver_is_down_and_leaves_once_it_is_back(mail):
 def signed(lab_session):
     lab = lab_session.ensure_up()
     pillar = lab.read_pillar()
-    pillar.setdefault("dns", {})["authoritative"] = {"enabled": True}
+    pillar.setdefault("dns", {})["authoritative"] = {"enabled": True, "reverse": True}
     lab.write_pillar(pillar)
     lab.first = lab.highstate()
     lab.second = lab.highstate()

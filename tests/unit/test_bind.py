@@ -23,7 +23,7 @@ def bind(mod, defaults):
     pillar = {
         "hostname": "mx1.example.com",
         "domains": ["example.com", "example.org", "lists.example.org"],
-        "dns": {"authoritative": {"enabled": True}},
+        "dns": {"authoritative": {"enabled": True, "reverse": True}},
     }
     module.settings = mod.settings(defaults, {**ADMIN, **pillar})
     module.settings["tls"]["cert_file"] = "/nonexistent"
@@ -79,6 +79,10 @@ def test_delegation_has_ns_glue_inside_the_zone_only_and_ds(bind):
     assert "example.org. 3600 IN DS 1234 13 2 exam" in lines
     # glue only where the name server's name is inside the delegated zone
     assert lines.count("mx1.example.com. 3600 IN A 198.51.100.10") == 1
+    # and the zone itself has the address of a secondary named inside it
+    text = bind.zone_text("example.org", [], bind.settings, 1)
+    assert "ns2.example.org. 3600 IN A 192.0.2.53" in text
+    assert "ns2.example.org. 3600 IN A" not in bind.zone_text("example.com", [], bind.settings, 1)
 
 
 def test_bind_looks_up_the_names_of_its_own_private_or_documentation_range(bind):

@@ -42,6 +42,7 @@ mailserver-bind-file-managed-hints:
       - service: mailserver-bind-service-running
 {%-   endif %}
 
+{%-   set acme = mailserver.tls.acme.enabled %}
 {%-   for zone in zones %}
 
 mailserver-bind-zone-{{ zone }}:
@@ -51,11 +52,30 @@ mailserver-bind-zone-{{ zone }}:
     - settings: {{ mailserver | json }}
     - require:
       - file: mailserver-bind-file-directory-zones
-      # the records name the certificate's key (TLSA) and the DKIM keys made in this run
-      - sls: {{ tplroot }}.tls
+      # the records name the DKIM keys made in this run and the certificate's key (TLSA)
       - sls: {{ tplroot }}.dkim
+{%-     if acme %}
+    # the CA checks names these zones serve: they come first, never wait for it
+    - require_in:
+      - mailserver_acme: mailserver-tls-acme-certificate
+{%-     else %}
+      - sls: {{ tplroot }}.tls
+{%-     endif %}
     - watch_in:
       - service: mailserver-bind-service-running
+{%-     if acme %}
+
+# a certificate with a new key (the first one from the CA): its TLSA record, at once
+mailserver-bind-zone-{{ zone }}-certificate:
+  mailserver_bind.zone:
+    - name: {{ zone }}
+    - zone_file: {{ bind.zone_dir }}/{{ zone }}.zone
+    - settings: {{ mailserver | json }}
+    - onchanges:
+      - mailserver_acme: mailserver-tls-acme-certificate
+    - watch_in:
+      - service: mailserver-bind-service-running
+{%-     endif %}
 {%-   endfor %}
 
 mailserver-bind-file-managed-config:

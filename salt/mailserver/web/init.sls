@@ -21,6 +21,14 @@ mailserver-web-file-absent-default-site:
     - require:
       - pkg: mailserver-web-pkg-installed
 
+# ... at once, not only at the end of a run that got a certificate: certbot needs port 80
+mailserver-web-cmd-run-free-port-80:
+  cmd.run:
+    - name: systemctl reload nginx
+    - onlyif: systemctl is-active --quiet nginx
+    - onchanges:
+      - file: mailserver-web-file-absent-default-site
+
 mailserver-web-file-managed-mta-sts-policy:
   file.managed:
     - name: {{ web.root }}/mta-sts/.well-known/mta-sts.txt
