@@ -307,12 +307,7 @@ def _check_bind(dns):
             raise PillarError(key, "must be {name: <host name>, address: <IP address>}")
         if not is_hostname(sec["name"]):
             raise PillarError(f"{key}:name", f"{sec['name']!r} is not a host name")
-        try:
-            ipaddress.ip_address(sec["address"])
-        except ValueError:
-            raise PillarError(
-                f"{key}:address", f"{sec['address']!r} is not an IP address"
-            ) from None
+        _address(f"{key}:address", sec["address"])
     timers = auth["soa_timers"]
     if len(timers) != 4 or not all(isinstance(t, int) and t > 0 for t in timers):
         raise PillarError("dns:authoritative:soa_timers", "must be 4 positive numbers of seconds")

@@ -28,26 +28,10 @@ def status(cert_name="mailserver"):
 
         salt mx1 mailserver_acme.status
     """
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-
-    path = os.path.join(LIVE, cert_name, "cert.pem")
-    try:
-        with open(path, "rb") as fh:
-            cert = x509.load_pem_x509_certificate(fh.read())
-    except FileNotFoundError:
+    cert = __salt__["mailserver_dns.certificate"](os.path.join(LIVE, cert_name, "cert.pem"))
+    if cert is None:
         return {"exists": False}
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        names = sorted(san.value.get_values_for_type(x509.DNSName))
-    except x509.ExtensionNotFound:
-        names = []
-    return {
-        "exists": True,
-        "names": names,
-        "not_after": cert.not_valid_after_utc.isoformat(),
-        "serial": format(cert.serial_number, "x"),
-        "issuer": cert.issuer.rfc4514_string(),
-    }
+    return {"exists": True, **{k: cert[k] for k in ("names", "not_after", "serial", "issuer")}}
 
 
 def issue(names, server, email="", cert_name="mailserver", http_port=80, deploy_hook="",

@@ -70,9 +70,8 @@ def root_hints(settings):
     """
     lines = ["; Managed by Salt (mailserver formula): the root servers to start from"]
     for i, addr in enumerate(settings["dns"]["resolver"]["root_hints"], 1):
-        rtype = "AAAA" if ipaddress.ip_address(addr).version == 6 else "A"
         lines.append(f". 3600000 NS root{i}.hints.invalid.")
-        lines.append(f"root{i}.hints.invalid. 3600000 {rtype} {addr}")
+        lines.append(_address_record(f"root{i}.hints.invalid", 3600000, addr))
     return "\n".join(lines) + "\n"
 
 
@@ -94,6 +93,11 @@ def own_empty_zones(settings):
         for a in addrs["ipv4"] + addrs["ipv6"] + settings["dns"]["resolver"]["root_hints"]
     ]
     return sorted({z for z in _EMPTY_ZONES for n in names if n.endswith("." + z)})
+
+
+def _address_record(name, ttl, ip):
+    rtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
+    return f"{name}. {ttl} IN {rtype} {ip}"
 
 
 def _zone_of(owner, zones):
@@ -148,8 +152,7 @@ def zone_text(zone, lines, settings, serial):
     for sec in auth["secondaries"]:
         name = sec["name"].lower().rstrip(".")
         if _zone_of(name, [zone]):
-            rtype = "AAAA" if ipaddress.ip_address(sec["address"]).version == 6 else "A"
-            text.append(f"{name}. {ttl} IN {rtype} {sec['address']}")
+            text.append(_address_record(name, ttl, sec["address"]))
     return "\n".join(text + list(lines)) + "\n"
 
 
@@ -219,8 +222,6 @@ def delegation(settings=None):
         for name in nameservers(settings):
             out.append(f"{zone}. {ttl} IN NS {name}.")
             if _zone_of(name, [zone]):
-                for ip in glue.get(name, []):
-                    rtype = "AAAA" if ipaddress.ip_address(ip).version == 6 else "A"
-                    out.append(f"{name}. {ttl} IN {rtype} {ip}")
+                out += [_address_record(name, ttl, ip) for ip in glue.get(name, [])]
         out += [f"{zone}. {ttl} IN DS {ds}" for ds in ds_records(zone)]
     return out

@@ -47,6 +47,43 @@ def _txt(text):
     return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
 
 
+def certificate(cert_file):
+    """
+    What the (first) certificate in ``cert_file`` says: its DNS names, expiry, serial,
+    issuer and TLSA data, or None when there is no such file.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_dns.certificate /etc/mailserver/tls/fullchain.pem
+    """
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+    try:
+        with open(cert_file, "rb") as fh:
+            cert = x509.load_pem_x509_certificate(fh.read())
+    except FileNotFoundError:
+        return None
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        names = sorted(san.value.get_values_for_type(x509.DNSName))
+    except x509.ExtensionNotFound:
+        names = []
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return {
+        "names": names,
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "serial": format(cert.serial_number, "x"),
+        "issuer": cert.issuer.rfc4514_string(),
+        # DANE-EE, the public key, SHA-256: right across renewals that keep the key
+        "tlsa": "3 1 1 " + hashlib.sha256(spki).hexdigest(),
+    }
+
+
 def tlsa(cert_file):
     """
     The TLSA data for a certificate: ``3 1 1`` (DANE-EE, the public key, SHA-256), which
@@ -58,18 +95,8 @@ def tlsa(cert_file):
 
         salt mx1 mailserver_dns.tlsa /etc/mailserver/tls/fullchain.pem
     """
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
-
-    try:
-        with open(cert_file, "rb") as fh:
-            cert = x509.load_pem_x509_certificate(fh.read())
-    except FileNotFoundError:
-        return None
-    spki = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return "3 1 1 " + hashlib.sha256(spki).hexdigest()
+    cert = certificate(cert_file)
+    return cert["tlsa"] if cert else None
 
 
 def mta_sts_policy(settings):

@@ -158,25 +158,21 @@ def _dnssec_checks(settings):
 
 
 def _cert_check(settings):
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-
     path = settings["tls"]["cert_file"]
     try:
-        with open(path, "rb") as fh:
-            cert = x509.load_pem_x509_certificate(fh.read())
+        cert = __salt__["mailserver_dns.certificate"](path)
     except (OSError, ValueError) as exc:
         return [_item("certificate", False, f"{path}: {exc}")]
-    left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        names = san.value.get_values_for_type(x509.DNSName)
-    except x509.ExtensionNotFound:
-        names = []
+    if cert is None:
+        return [_item("certificate", False, f"{path}: no such file")]
+    not_after = datetime.datetime.fromisoformat(cert["not_after"])
+    left = not_after - datetime.datetime.now(datetime.UTC)
+    names = cert["names"]
     return [
         _item(
             "certificate expiry",
             left.days >= CERT_WARN_DAYS,
-            f"{left.days} days left (until {cert.not_valid_after_utc:%Y-%m-%d})",
+            f"{left.days} days left (until {not_after:%Y-%m-%d})",
         ),
         _item(
             "certificate names",

@@ -46,7 +46,8 @@ mailserver-web-file-managed-site:
     - template: jinja
     - context:
         web: {{ web | json }}
-        tls: {{ mailserver.tls | json }}
+        cert_file: {{ mailserver.tls.cert_file }}
+        key_file: {{ mailserver.tls.key_file }}
         names: {{ mailserver.dns.mta_sts.names | json }}
         port: {{ mailserver.ports.https }}
     - user: root
