@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -80,6 +81,19 @@ class LabSession:
     def salt_json(self, *args: str, tool: str = "salt") -> dict:
         """A salt CLI call's JSON output, merged over minions (``{minion: return}``)."""
         return master.json_docs(self.salt(*args, "--out=json", tool=tool).stdout)
+
+    def status_check(self) -> tuple[int, dict]:
+        """``salt mx1 mailserver_status.check``: its exit status and its return."""
+        proc = self.salt("mx1", "mailserver_status.check", "--out=json", check=False)
+        return proc.returncode, master.json_docs(proc.stdout)["mx1"]
+
+    def files_holding(self, text: str) -> tuple[str, str]:
+        """Which files hold ``text``: on mx1 its logs and Salt's cache, on the master its
+        whole root (job cache, mine, logs); grep's lists, empty when none does."""
+        minion = self.sh("mx1", f"grep -rlF '{text}' /var/log /var/cache/salt", check=False)
+        root = str(self.master.config["root_dir"])
+        on_master = subprocess.run(["grep", "-rlF", text, root], capture_output=True, text=True)
+        return minion.stdout, on_master.stdout
 
     def apply(self, tgt: str = "mx*", *args: str):
         return master.apply(self.conf_dir, tgt, *args)

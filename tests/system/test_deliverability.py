@@ -9,13 +9,12 @@ import email
 import email.policy
 import json
 import mailbox
-import subprocess
 import tempfile
 import time
 
 import pytest
 
-from tests.lab import dns, master
+from tests.lab import dns
 from tests.system.mailclients import DEFAULTS, inbox, send25, submit, tag
 
 
@@ -104,13 +103,9 @@ def test_the_private_key_stays_on_the_host_and_the_mine_has_the_public_half(publ
         "mx1", f"tail -n 4 {key_dir}/example.com/*.private | head -n 1"
     ).stdout.strip()
     assert len(body) == 64
-    found = published.sh("mx1", f"grep -rl -F '{body}' /var/log /var/cache/salt", check=False)
-    assert found.stdout == ""
-    master_root = published.master.config["root_dir"]
-    host = subprocess.run(
-        ["grep", "-rl", "-F", body, str(master_root)], capture_output=True, text=True, check=False
-    )
-    assert host.stdout == "", host.stdout
+    on_mx1, on_master = published.files_holding(body)
+    assert on_mx1 == ""
+    assert on_master == "", on_master
     # what the mine has is what DNS serves
     txt = published.sh(
         "peer", f"dig +short TXT {selector}._domainkey.example.com @127.0.0.1"
@@ -226,14 +221,9 @@ def test_rotation_switches_once_dns_serves_the_successor_then_retires_the_old_ke
     dns.publish(records, serial=int(time.time()) + 2)
 
 
-def status(lab):
-    proc = lab.salt("mx1", "mailserver_status.check", "--out=json", check=False)
-    return proc.returncode, master.json_docs(proc.stdout)["mx1"]
-
-
 def test_status_check_is_green_and_names_what_a_broken_record_breaks(published):
     lab = published
-    rc, ret = status(lab)
+    rc, ret = lab.status_check()
     assert rc == 0 and ret["ok"], ret["summary"]
     names = {c["name"] for c in ret["checks"]}
     for expected in (
@@ -258,7 +248,7 @@ def test_status_check_is_green_and_names_what_a_broken_record_breaks(published):
     broken = [r.replace("v=spf1 mx -all", "v=spf1 -all") for r in records]
     dns.publish(broken, serial=int(time.time()) + 10)
     try:
-        rc, ret = status(lab)
+        rc, ret = lab.status_check()
         assert rc != 0 and not ret["ok"]
         failed = [c["name"] for c in ret["checks"] if not c["ok"]]
         assert failed == ["SPF example.com", "SPF example.org"], ret["summary"]
