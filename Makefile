@@ -53,19 +53,19 @@ test: deps lint
 	$(VENV)/bin/pytest tests
 
 demo: deps
-	$(PY) -m tests.lab demo
+	$(PY) -m lab demo
 
 lab-down: $(VENV)/.installed
-	$(PY) -m tests.lab down
+	$(PY) -m lab down
 
 lab-shell: $(VENV)/.installed
-	$(PY) -m tests.lab shell $(HOST)
+	$(PY) -m lab shell $(HOST)
 
 lab-salt: $(VENV)/.installed
-	$(PY) -m tests.lab salt $(ARGS)
+	$(PY) -m lab salt $(ARGS)
 
 lab-status: $(VENV)/.installed
-	$(PY) -m tests.lab status
+	$(PY) -m lab status
 
 # Benchmarks (not timed tests): figures as ratios to a baseline measured in the same run.
 bench: deps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.lab import config as labconfig
+from lab import config as labconfig
 
 REPO = labconfig.REPO
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from tests.lab import config, container, lab, master
+from lab import config, container, lab, master
 
 
 def main() -> int:

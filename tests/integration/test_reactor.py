@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from tests.lab import master as labmaster
+from lab import master as labmaster
 
 
 class Hook(BaseHTTPRequestHandler):

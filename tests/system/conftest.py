@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.lab import config, mailhost, master
-from tests.lab import lab as labmod
+from lab import config, mailhost, master
+from lab import lab as labmod
 from tests.system.mailclients import FAMILIES
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
@@ -113,7 +113,7 @@ class LabSession:
         return states
 
     def probe(self, *args: str, password: str | None = None, stdin: str = "") -> dict:
-        """Run a real client on the peer (tests/probes/mailprobe.py); its JSON result."""
+        """Run a real client on the peer (lab/probes/mailprobe.py); its JSON result."""
         if password is not None:
             args = (*args, "--password-stdin")
             stdin = password + "\n" + stdin

@@ -7,8 +7,8 @@ import uuid
 
 import yaml
 
+from lab import config
 from tests.conftest import REPO
-from tests.lab import config
 
 # one place for ports and paths: the formula's defaults
 DEFAULTS = yaml.safe_load((REPO / "salt/mailserver/parameters/defaults.yaml").read_text())

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from passlib import hash as passlib_hash
 
-from tests.lab import config, mailhost
+from lab import config, mailhost
 from tests.system.mailclients import DEFAULTS, imap_login, inbox, send25, tag
 
 MX1 = config.HOSTS["mx1"]

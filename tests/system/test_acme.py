@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.lab import acme, config, container, dns
+from lab import acme, config, container, dns
 from tests.system.mailclients import FAMILIES, PORTS, inbox, peer_sends, served_tlsa, tag
 
 HOST = config.HOSTS["mx1"].fqdn

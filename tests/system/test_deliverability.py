@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.lab import dns
+from lab import dns
 from tests.system.mailclients import DEFAULTS, inbox, send25, submit, tag
 
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.lab import config, dns
+from lab import config, dns
 from tests.system.mailclients import inbox, peer_sends, served_tlsa, submit, tag
 
 MX1, PEER = config.HOSTS["mx1"], config.HOSTS["peer"]

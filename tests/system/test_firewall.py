@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.lab import config
+from lab import config
 from tests.system.mailclients import DEFAULTS, FAMILIES, PORTS, imap_login, submit
 
 PEER = config.HOSTS["peer"]

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.lab import config
+from lab import config
 
 # version 3 also wants the "sntrup761x25519-sha512" alias, which OpenSSH 9.2 (Debian 12) lacks
 POLICY = "Hardened Debian 12 (version 2)"

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from tests.lab import aptproxy, config, container, master
-from tests.lab import lab as labmod
+from lab import aptproxy, config, container, master
+from lab import lab as labmod
 
 MX1, PEER = config.HOSTS["mx1"], config.HOSTS["peer"]
 

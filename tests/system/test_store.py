@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from lab import container, mailhost, master
 from tests.conftest import REPO
-from tests.lab import container, mailhost, master
 from tests.system.mailclients import DEFAULTS, PASSWORDS, inbox, send25, tag
 
 STORE = DEFAULTS["store"]["cipher_dir"]

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from tests.lab import config, dns, image, network
+from lab import config, dns, image, network
 
 # Ranges that a mail host treats as local or trusted (rspamd's local_addrs, RFC 1918, ULA).
 LOCAL_LOOKING = [

@@ -1,4 +1,4 @@
-"""The lab from the command line: ``python -m tests.lab {up,demo,down,shell,status}``.
+"""The lab from the command line: ``python -m lab {up,demo,down,shell,status}``.
 
 ``demo`` brings the lab up with a plain salt-master daemon, applies the highstate to mx1
 through it and prints a report; the lab stays up until ``down``.
@@ -65,7 +65,7 @@ Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.lab")
+    parser = argparse.ArgumentParser(prog="python -m lab")
     parser.add_argument("command", choices=["build", "demo", "down", "shell", "status", "salt"])
     parser.add_argument("args", nargs="*")
     opts = parser.parse_args(argv)

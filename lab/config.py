@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 # Netns, interface and process names all start with this prefix, so a stale lab
 # can be found and removed without touching anything else on the host.
@@ -52,7 +52,7 @@ DEBIAN_SECURITY = "http://deb.debian.org/debian-security"
 SUITE = "bookworm"
 
 # Read-only in the peer: the probes tests run from there (real clients, from outside).
-PROBES = REPO / "tests" / "probes"
+PROBES = REPO / "lab" / "probes"
 PEER_PROBES = "/opt/probes"
 
 # Where things live on the host, outside any clone (CI clones afresh every run).

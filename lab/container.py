@@ -59,7 +59,7 @@ def nspawn_argv(host: config.Host) -> list[str]:
         # FUSE for the encrypted mail store
         "--bind=/dev/fuse",
         "--property=DeviceAllow=/dev/fuse rwm",
-        # the peer runs the tests' probes (real clients) from a read-only copy of tests/probes
+        # the peer runs the tests' probes (real clients) from a read-only copy of lab/probes
         *([f"--bind-ro={config.PROBES}:{config.PEER_PROBES}"] if host.name == "peer" else []),
     ]
 
@@ -142,7 +142,7 @@ def boot(host: config.Host) -> None:
     d = hostdir(host.name)
     console = open(d / "console.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.lab.container", host.name],
+        [sys.executable, "-m", "lab.container", host.name],
         cwd=config.REPO,
         stdout=console,
         stderr=subprocess.STDOUT,

@@ -33,7 +33,7 @@ def leftovers() -> list[str]:
         if (
             "systemd-nspawn" in cmd.split(" ", 1)[0]
             or ("apt-cacher-ng" in cmd and str(aptproxy.CONF) in cmd)
-            or "tests.lab.container" in cmd
+            or "lab.container" in cmd
         ):
             left.append(f"process {proc.name}: {cmd.strip()}")
     return left
@@ -77,7 +77,7 @@ def write_lab_pillar(data: dict) -> None:
         yaml.safe_dump({"base": {"mx*": ["mailserver", "lab"]}})
     )
     (config.LAB_PILLAR / "lab.sls").write_text(
-        "# written by the lab (tests/lab/lab.py): facts only the running lab knows\n"
+        "# written by the lab (lab/lab.py): facts only the running lab knows\n"
         + yaml.safe_dump(data)
     )
 
