@@ -1,26 +1,76 @@
 """
-Settings of the mailserver formula: defaults merged with pillar, checked before use.
+The model of a mail host: the formula's defaults with the pillar merged over them, checked,
+normalised and completed with every fact derived from them, computed once per run.
 
-``map.jinja`` calls :py:func:`settings` while it renders, so a bad pillar stops the whole
-run before any state has changed anything; the error names the pillar key and the reason.
+``map.jinja`` calls :py:func:`settings` while the states render, so a bad pillar stops the
+whole run before any state has changed anything; the error names the pillar key and the
+reason. Every state, template and module reads the same model, and no part of it is a
+secret (password hashes stay in pillar and in this run's memory only; the TLS key is read
+from pillar by the file state that writes it), so it can be returned, logged and written
+down: the highstate writes it to a root-only snapshot (:py:func:`current` reads it), which
+is how functions called from the command line know the host's settings.
+
+Derived facts, each computed here and nowhere else:
+
+* ``services``: the public services (name, port, protocol) the firewall opens, fail2ban
+  closes and the status check probes;
+* ``dns``: the host's public addresses, the zones it serves, the MTA-STS policy and its id;
+* ``tls.names``: every name the certificate covers;
+* ``store``: the layout of mailboxes in the store and the units that depend on it.
 """
 
 import copy
+import hashlib
+import importlib
 import ipaddress
+import json
+import os
 import re
+import sys
 
 import yaml
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 __virtualname__ = "mailserver"
+
+DEFAULTS_URL = "salt://mailserver/parameters/defaults.yaml"
+SNAPSHOT = "/etc/mailserver/settings.json"
+# Python libraries the formula's modules need in Salt's own Python (cryptography and yaml
+# ship with Salt): import name -> package name
+REQUIREMENTS = {"passlib": "passlib", "pymysql": "pymysql", "dns.resolver": "dnspython"}
+_CACHE = "mailserver.settings"
+_CURRENT = "mailserver.current"
+_SNAPSHOT = "mailserver.snapshot"
+ACCOUNTS = "mailserver.accounts"  # this run's checked accounts, password hashes included
 
 _HOST = re.compile(r"^[A-Za-z0-9.:-]+$")
 _ANCHOR = re.compile(r"^257 3 \d{1,3} [A-Za-z0-9+/= ]+$")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LOGIN = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+_UNIT = re.compile(r"^[A-Za-z0-9@_.-]+\.(service|socket)$")
 _SSH_KEY = re.compile(
     r"^(ssh-ed25519|ssh-rsa|sk-ssh-ed25519@openssh\.com|rsa-sha2-(256|512))"
     r" [A-Za-z0-9+/]+={0,3}( .*)?$"
 )
+# BIND's built-in empty zones for private and documentation ranges (ARM, "Built-in Empty
+# Zones"): it answers them itself, NXDOMAIN, which must not happen to the host's own names
+_EMPTY_ZONES = (
+    "10.in-addr.arpa",
+    *(f"{n}.172.in-addr.arpa" for n in range(16, 32)),
+    "168.192.in-addr.arpa",
+    *(f"{n}.100.in-addr.arpa" for n in range(64, 128)),
+    "254.169.in-addr.arpa",
+    "2.0.192.in-addr.arpa",
+    "100.51.198.in-addr.arpa",
+    "113.0.203.in-addr.arpa",
+    "8.b.d.0.1.0.0.2.ip6.arpa",
+    "d.f.ip6.arpa",
+    "8.e.f.ip6.arpa",
+    "9.e.f.ip6.arpa",
+    "a.e.f.ip6.arpa",
+    "b.e.f.ip6.arpa",
+)
+CAP_SYS_TIME = 25
 
 
 def __virtual__():
@@ -36,27 +86,172 @@ class PillarError(SaltInvocationError):
         self.reason = reason
 
 
+# --- the model ------------------------------------------------------------------------------
+
+
+def settings(defaults=None, pillar=None):
+    """
+    The model of this mail host: ``defaults`` (the formula's ``parameters/defaults.yaml``)
+    with ``pillar`` (the ``mailserver`` pillar) merged over them, checked, normalised and
+    completed. Raises an error naming the pillar key and the reason when the pillar is
+    unusable. Computed once per run for the same defaults and pillar.
+
+    From the command line, without arguments, it checks the pillar as the master serves it
+    now: run it after editing pillar, before applying.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver.settings
+    """
+    _check_requirements()
+    if defaults is None:
+        defaults = _served_defaults()
+    if pillar is None:
+        # a fresh pillar from the master (the minion's copy can lag behind an edit)
+        pillar = __salt__["pillar.items"](unmask=True).get("mailserver", {})
+    if not isinstance(pillar, dict):
+        raise PillarError("", f"must be a mapping, not {type(pillar).__name__}")
+    # the cache key; plain data (Salt 3008 hands pillar over in masking containers)
+    key = hashlib.sha256(
+        json.dumps([defaults, pillar], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    cache = __context__.setdefault(_CACHE, {})
+    if key not in cache:
+        defaults, pillar = json.loads(json.dumps([defaults, pillar], default=str))
+        cache.clear()  # one run, one pillar: keep the latest only
+        cache[key] = _build(defaults, pillar)
+    model, accounts = cache[key]
+    __context__[_CURRENT] = model
+    __context__[ACCOUNTS] = accounts
+    return model
+
+
+def current():
+    """
+    The model in force: in a state run, the one this run's states read; from the command
+    line, the snapshot the last highstate wrote (``/etc/mailserver/settings.json``). It
+    holds no secret. Functions called from the command line read their settings here.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver.current
+    """
+    model = __context__.get(_CURRENT)
+    if model is not None:
+        return model
+    path = _snapshot_path()
+    try:
+        mtime = os.stat(path).st_mtime_ns
+        cached = __context__.get(_SNAPSHOT)
+        if cached is None or cached[0] != mtime:
+            with open(path, encoding="utf-8") as fh:
+                cached = __context__[_SNAPSHOT] = (mtime, json.load(fh))
+        return cached[1]
+    except FileNotFoundError:
+        raise CommandExecutionError(
+            f"no settings on this host yet ({path}): the highstate writes them "
+            "(salt-call state.apply)"
+        ) from None
+
+
+def _snapshot_path():
+    """Where the highstate writes the model (``mailserver_settings_file`` in the minion's
+    configuration moves it, for tests)."""
+    return __opts__.get("mailserver_settings_file", SNAPSHOT)
+
+
+def _served_defaults():
+    text = __salt__["cp.get_file_str"](DEFAULTS_URL)
+    if not text:
+        raise CommandExecutionError(f"{DEFAULTS_URL} is not served to this minion")
+    return yaml.safe_load(text)["values"]
+
+
+def _check_requirements():
+    """Name the libraries Salt's Python lacks, and how to install them, before a module
+    that needs one fails in a less helpful way."""
+    missing = []
+    for module, package in REQUIREMENTS.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    if missing:
+        every = " ".join(dict.fromkeys(REQUIREMENTS.values()))
+        raise CommandExecutionError(
+            f"Salt's Python on this minion ({sys.executable}) lacks "
+            f"{', '.join(missing)}, which the mailserver formula needs. Install "
+            f"{'it' if len(missing) == 1 else 'them'} into Salt's Python: "
+            f"salt-pip install {every}   (Salt's onedir packages), or "
+            f"{sys.executable} -m pip install {every}"
+        )
+
+
+def _build(defaults, pillar):
+    """(model, accounts): the checked model, and the accounts with their password hashes
+    (kept apart: the model holds no secret)."""
+    out = _merge(defaults, pillar)
+    _check_types(out)
+    _check_host(out)
+    _check_packages(out)
+    _check_tls(out)
+    _check_admin(out)
+    _check_firewall(out)
+    _check_chrony(out)
+    _check_store(out)
+    _check_bind(out["dns"])
+    accounts = __salt__["mailserver_accounts.validate"](
+        {
+            k: out.pop(k) or ({} if k != "domains" else [])
+            for k in ("domains", "mailboxes", "aliases")
+        }
+    )
+    out["accounts"] = {
+        "domains": accounts["domains"],
+        "mailboxes": len(accounts["mailboxes"]),
+        "aliases": len(accounts["aliases"]),
+    }
+    _derive_dns(out)
+    _derive_tls(out)
+    _derive_services(out)
+    _check_fail2ban(out)
+    _derive_store(out)
+    out["ssh"]["allow"] = [out["admin"]["name"], *out["ssh"]["allow_users"]]
+    out["snapshot_file"] = _snapshot_path()
+    return out, accounts
+
+
 def _merge(base, update, path=""):
     """Deep-merge ``update`` into a copy of ``base``; a key the defaults do not have is an error
-    (a typo in pillar must not be silently ignored)."""
+    (a typo in pillar must not be silently ignored), and so is a value of another type."""
     out = copy.deepcopy(base)
     for key, value in update.items():
         where = f"{path}:{key}" if path else str(key)
         if key not in base:
             raise PillarError(where, "unknown key (check its spelling against pillar.example)")
-        if base[key] is None:  # free-form: checked by its own validator
+        default = base[key]
+        if default is None:  # free-form: checked by its own validator
             out[key] = copy.deepcopy(value)
-        elif isinstance(base[key], dict):
+        elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise PillarError(where, f"must be a mapping, not {type(value).__name__}")
-            out[key] = _merge(base[key], value, where)
+            out[key] = _merge(default, value, where)
         else:
-            if base[key] not in ("", None) and not isinstance(value, type(base[key])):
-                raise PillarError(
-                    where, f"must be {type(base[key]).__name__}, not {type(value).__name__}"
-                )
+            _same_type(where, default, value)
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _same_type(where, default, value):
+    # bool is an int to Python, never to us: `smtp: true` is not port 1
+    want = type(default)
+    strict = want is bool or isinstance(value, bool)
+    if not (type(value) is want if strict else isinstance(value, want)):
+        raise PillarError(where, f"must be {want.__name__}, not {type(value).__name__}")
 
 
 def is_hostname(name):
@@ -80,14 +275,110 @@ def _network(value):
         return None
 
 
+def _address(key, value, version=None):
+    try:
+        ok = version is None or ipaddress.ip_address(value).version == version
+    except ValueError:
+        ok = False
+    if not ok:
+        kind = f"an ipv{version}" if version else "an IP"
+        raise PillarError(key, f"{value!r} is not {kind} address")
+
+
+def _check_types(out):
+    """Lists hold what they must (their element type is not in the defaults)."""
+    for key, value, kind in (
+        ("ssh:allow_users", out["ssh"]["allow_users"], str),
+        ("tls:acme:names", out["tls"]["acme"]["names"], str),
+        ("fail2ban:ignoreip", out["fail2ban"]["ignoreip"], str),
+        ("store:dependents", out["store"]["dependents"], str),
+    ):
+        bad = [v for v in value if not isinstance(v, kind)]
+        if bad:
+            raise PillarError(key, f"{bad[0]!r} is not a {kind.__name__}")
+    for name, port in out["ports"].items():
+        if not 0 < port < 65536:
+            raise PillarError(f"ports:{name}", f"{port!r} is not a port number")
+    clashes = {}
+    for name, port in [("ssh", out["ssh"]["port"]), *out["ports"].items()]:
+        if port in clashes:
+            raise PillarError(f"ports:{name}", f"port {port} is already {clashes[port]}'s")
+        clashes[port] = name
+
+
+def _check_host(out):
+    if not out["hostname"]:
+        out["hostname"] = __grains__.get("fqdn", "")
+    if not is_hostname(out["hostname"]):
+        raise PillarError("hostname", f"{out['hostname']!r} is not a fully qualified host name")
+    out["hostname"] = out["hostname"].lower().rstrip(".")
+    if not out["mailname"]:
+        out["mailname"] = out["hostname"].split(".", 1)[1]
+    if not is_hostname(out["mailname"]):
+        raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
+    out["mailname"] = out["mailname"].lower().rstrip(".")
+
+
+def _check_packages(tree, path=""):
+    """Every package list (``...:pkgs``, and the store's per backend) names packages."""
+    for key, value in tree.items():
+        where = f"{path}:{key}" if path else key
+        if isinstance(value, dict):
+            _check_packages(value, where)
+        elif (where.endswith("pkgs") or ":pkgs:" in where) and not (
+            isinstance(value, list) and all(isinstance(p, str) and p for p in value)
+        ):
+            raise PillarError(where, "must be a list of package names")
+
+
+def _check_tls(out):
+    tls = out["tls"]
+    if bool(tls["certificate"]) != bool(tls["private_key"]):
+        raise PillarError("tls", "give both certificate and private_key, or neither")
+    if tls["certificate"] and "-----BEGIN CERTIFICATE-----" not in tls["certificate"]:
+        raise PillarError("tls:certificate", "must be PEM (-----BEGIN CERTIFICATE-----)")
+    if tls["private_key"] and "PRIVATE KEY-----" not in tls["private_key"]:
+        raise PillarError("tls:private_key", "must be PEM (-----BEGIN PRIVATE KEY-----)")
+    acme = tls["acme"]
+    if acme["enabled"] and tls["certificate"]:
+        raise PillarError("tls:acme:enabled", "a certificate is given in pillar: one or the other")
+    if acme["enabled"] and not acme["server"].startswith("https://"):
+        raise PillarError("tls:acme:server", f"{acme['server']!r} is not an https:// URL")
+    bad = [n for n in acme["names"] if not is_hostname(n)]
+    if bad:
+        raise PillarError("tls:acme:names", f"{bad[0]!r} is not a host name")
+    if acme["ca_bundle"] and "-----BEGIN CERTIFICATE-----" not in acme["ca_bundle"]:
+        raise PillarError("tls:acme:ca_bundle", "must be PEM (-----BEGIN CERTIFICATE-----)")
+    # the model keeps where the certificate comes from, never the PEM text (the key is a
+    # secret; the file state reads both from pillar itself)
+    tls["source"] = "pillar" if tls["certificate"] else "acme" if acme["enabled"] else "self-signed"
+    tls["certificate"] = tls["private_key"] = ""
+
+
+def _check_admin(out):
+    admin = out["admin"]
+    if not _LOGIN.match(admin["name"]) or admin["name"] == "root":
+        raise PillarError(
+            "admin:name",
+            f"{admin['name']!r} is not a login name for the admin "
+            "(required: root and password logins are off)",
+        )
+    keys = admin["ssh_keys"]
+    if not keys or not all(isinstance(k, str) and _SSH_KEY.match(k) for k in keys):
+        raise PillarError(
+            "admin:ssh_keys",
+            "must be a non-empty list of SSH public keys (ssh-ed25519 AAAA..., ssh-rsa AAAA...)",
+        )
+
+
 def _check_firewall(out):
-    """The firewall's extra rules and fail2ban's lists: addresses, ports and names that exist."""
+    """The firewall's extra rules and the host's public addresses."""
     for i, rule in enumerate(out["firewall"]["allow"]):
         key = f"firewall:allow:{i}"
         if not isinstance(rule, dict) or set(rule) - {"port", "proto", "from"}:
             raise PillarError(key, "must be a mapping of port, proto (tcp/udp) and from")
         port = rule.get("port")
-        if not isinstance(port, int) or not 0 < port < 65536:
+        if type(port) is not int or not 0 < port < 65536:
             raise PillarError(f"{key}:port", f"{port!r} is not a port number")
         if rule.get("proto", "tcp") not in ("tcp", "udp"):
             raise PillarError(f"{key}:proto", f"{rule['proto']!r} is not tcp or udp")
@@ -95,29 +386,24 @@ def _check_firewall(out):
             raise PillarError(f"{key}:from", f"{rule['from']!r} is not an address or network")
     for family, version in (("ipv4", 4), ("ipv6", 6)):
         for value in out["dns"]["addresses"][family]:
-            try:
-                ok = ipaddress.ip_address(str(value)).version == version
-            except ValueError:
-                ok = False
-            if not ok:
-                raise PillarError(
-                    f"dns:addresses:{family}", f"{value!r} is not an {family} address"
-                )
+            _address(f"dns:addresses:{family}", str(value), version)
+
+
+def _check_fail2ban(out):
     f2b = out["fail2ban"]
     for value in f2b["ignoreip"]:
         if not _network(value):
             raise PillarError("fail2ban:ignoreip", f"{value!r} is not an address or network")
-    known = {"ssh", *out["ports"]}
+    port_of = {s["name"]: s["port"] for s in out["services"]}
     for name, jail in f2b["jails"].items():
-        unknown = [p for p in jail["ports"] if p not in known]
+        unknown = [p for p in jail["ports"] if p not in port_of]
         if unknown:
             raise PillarError(
                 f"fail2ban:jails:{name}:ports",
-                f"{unknown[0]!r} is not ssh or a name from ports ({', '.join(sorted(known))})",
+                f"{unknown[0]!r} is not ssh or a name from ports ({', '.join(sorted(port_of))})",
             )
-
-
-CAP_SYS_TIME = 25
+        # what a ban closes: the ports of those services
+        jail["closes"] = ",".join(str(port_of[p]) for p in jail["ports"])
 
 
 def can_set_clock(status_file="/proc/1/status"):
@@ -140,160 +426,47 @@ def can_set_clock(status_file="/proc/1/status"):
     return True
 
 
-def settings(defaults, pillar=None):
-    """
-    Return the formula's settings: ``defaults`` with ``pillar`` merged over them, checked and
-    completed (the host name from the minion's fqdn, the mail name from the host name).
-
-    Raises an error naming the pillar key and the reason when the pillar is unusable.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-call mailserver.settings '{"hostname": ""}' '{"hostname": "mx1.example.com"}'
-    """
-    pillar = pillar or {}
-    if not isinstance(pillar, dict):
-        raise PillarError("", f"must be a mapping, not {type(pillar).__name__}")
-    out = _merge(defaults, pillar)
-    if not out["hostname"]:
-        out["hostname"] = __grains__.get("fqdn", "")
-    if not is_hostname(out["hostname"]):
-        raise PillarError("hostname", f"{out['hostname']!r} is not a fully qualified host name")
-    out["hostname"] = out["hostname"].lower().rstrip(".")
-    if not out["mailname"]:
-        out["mailname"] = out["hostname"].split(".", 1)[1]
-    if not is_hostname(out["mailname"]):
-        raise PillarError("mailname", f"{out['mailname']!r} is not a domain name")
-    sections = (
-        "base", "mariadb", "postfix", "dovecot", "ssh", "updates", "firewall", "fail2ban", "chrony",
-        "web",
-    )  # fmt: skip
-    for section in sections:
-        pkgs = out[section]["pkgs"]
-        if not all(isinstance(p, str) and p for p in pkgs):
-            raise PillarError(f"{section}:pkgs", "must be a list of package names")
-    tls = out["tls"]
-    if bool(tls["certificate"]) != bool(tls["private_key"]):
-        raise PillarError("tls", "give both certificate and private_key, or neither")
-    acme = tls["acme"]
-    if acme["enabled"] and tls["certificate"]:
-        raise PillarError("tls:acme:enabled", "a certificate is given in pillar: one or the other")
-    if acme["enabled"] and not str(acme["server"]).startswith("https://"):
-        raise PillarError("tls:acme:server", f"{acme['server']!r} is not an https:// URL")
-    bad = [n for n in acme["names"] if not is_hostname(n)]
-    if bad:
-        raise PillarError("tls:acme:names", f"{bad[0]!r} is not a host name")
-    if acme["ca_bundle"] and "-----BEGIN CERTIFICATE-----" not in acme["ca_bundle"]:
-        raise PillarError("tls:acme:ca_bundle", "must be PEM (-----BEGIN CERTIFICATE-----)")
-    for name, port in out["ports"].items():
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise PillarError(f"ports:{name}", f"{port!r} is not a port number")
-    admin = out["admin"]
-    if not re.match(r"^[a-z_][a-z0-9_-]{0,31}$", admin["name"] or "") or admin["name"] == "root":
-        raise PillarError(
-            "admin:name",
-            f"{admin['name']!r} is not a login name for the admin "
-            "(required: root and password logins are off)",
-        )
-    keys = admin["ssh_keys"]
-    if not keys or not all(isinstance(k, str) and _SSH_KEY.match(k) for k in keys):
-        raise PillarError(
-            "admin:ssh_keys",
-            "must be a non-empty list of SSH public keys (ssh-ed25519 AAAA..., ssh-rsa AAAA...)",
-        )
-    _check_firewall(out)
+def _check_chrony(out):
     chrony = out["chrony"]
     if chrony["clock_control"] is None:
         chrony["clock_control"] = can_set_clock()
+    elif not isinstance(chrony["clock_control"], bool):
+        raise PillarError("chrony:clock_control", "must be true, false or null (detect)")
     sources = [*chrony["servers"], *chrony["pools"]]
     if not sources or not all(isinstance(h, str) and _HOST.match(h) for h in sources):
         raise PillarError("chrony", "servers and pools: at least one host name or address")
+
+
+def _inside(path, parent):
+    return os.path.normpath(path).startswith(os.path.normpath(parent).rstrip("/") + "/")
+
+
+def _check_store(out):
     store = out["store"]
     if store["backend"] not in store["pkgs"]:
         raise PillarError(
             "store:backend",
             f"{store['backend']!r} is not one of " + ", ".join(sorted(store["pkgs"])),
         )
-    if not store["mail_root"].startswith(store["mount_point"].rstrip("/") + "/"):
-        raise PillarError("store:mail_root", f"must be inside the store ({store['mount_point']})")
-    unknown = [d for d in store["dependents"] if d not in store["units"]]
-    if unknown:
-        raise PillarError("store:dependents", f"no systemd unit known for {unknown[0]!r}")
-    # the accounts as pillar gives them, once they pass their checks
-    out["accounts"] = {
-        k: out[k] or ({} if k != "domains" else []) for k in ("domains", "mailboxes", "aliases")
-    }
-    __salt__["mailserver_accounts.validate"](out["accounts"])
-    _complete_dns(out)
-    return out
-
-
-def _complete_dns(out):
-    """MTA-STS and TLS-RPT settings checked; the names the certificate must cover."""
-    dns, tls = out["dns"], out["tls"]
-    sts = dns["mta_sts"]
-    if not sts["mode"]:
-        trusted = bool(tls["certificate"]) or tls["acme"]["enabled"]
-        sts["mode"] = "enforce" if trusted else "testing"
-    if sts["mode"] not in ("enforce", "testing", "none"):
-        raise PillarError("dns:mta_sts:mode", f"{sts['mode']!r} is not enforce, testing or none")
-    # RFC 8461 3.2: at most 31557600 s; less than a day defeats the policy's purpose
-    if not isinstance(sts["max_age"], int) or not 86400 <= sts["max_age"] <= 31557600:
-        raise PillarError("dns:mta_sts:max_age", f"{sts['max_age']!r} is not 86400..31557600 s")
-    rua = dns["tlsrpt_rua"]
-    if rua and not re.match(r"^(mailto:[^@\s,;!]+@[^@\s,;!]+|https://[^\s,;!]+)$", rua):
-        raise PillarError("dns:tlsrpt_rua", f"{rua!r} is not a mailto: or https:// URI")
-    _check_bind(dns)
-    # who the host's own programs ask: its BIND, or the resolvers it was given
-    if dns["resolver"]["enabled"]:
-        dns["nameservers"] = ["127.0.0.1", "::1"]
-    else:
-        dns["nameservers"] = [
-            ns
-            for ns in __grains__.get("dns", {}).get("nameservers", [])
-            if not ipaddress.ip_address(ns).is_loopback
-        ]
-    domains = out["accounts"]["domains"]
-    sts["names"] = [f"mta-sts.{d}" for d in domains]
-    # every name the certificate covers: the host, the MTA-STS names, the admin's extra names
-    tls["names"] = list(dict.fromkeys([out["hostname"], *sts["names"], *tls["acme"]["names"]]))
-
-
-def current(saltenv="base"):
-    """
-    The settings in force for this minion: the formula's defaults (from the master's file
-    server) with this minion's pillar merged over them, checked. What functions called from
-    the command line use (the states get the same through map.jinja).
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt mx1 mailserver.current
-    """
-    path = __salt__["cp.cache_file"]("salt://mailserver/parameters/defaults.yaml", saltenv)
-    if not path:
-        raise SaltInvocationError("salt://mailserver/parameters/defaults.yaml is not served")
-    with open(path, encoding="utf-8") as fh:
-        defaults = yaml.safe_load(fh)["values"]
-    # a fresh pillar from the master (the minion's in-memory copy can lag behind an edit),
-    # unmasked (Salt 3008 masks pillar values in what pillar functions return by default)
-    return settings(defaults, __salt__["pillar.items"](unmask=True).get("mailserver", {}))
-
-
-def _address(key, value):
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        raise PillarError(key, f"{value!r} is not an IP address") from None
+    for key in ("cipher_dir", "mount_point", "mail_root"):
+        if not store[key].startswith("/") or store[key].rstrip("/") == "":
+            raise PillarError(f"store:{key}", f"{store[key]!r} is not an absolute path")
+    cipher, mount = store["cipher_dir"], store["mount_point"]
+    if cipher.rstrip("/") == mount.rstrip("/") or _inside(cipher, mount) or _inside(mount, cipher):
+        raise PillarError("store:mount_point", "the cipher directory and the mount point "
+                          "must not be the same or inside each other")  # fmt: skip
+    if not _inside(store["mail_root"], mount):
+        raise PillarError("store:mail_root", f"must be inside the store ({mount})")
+    bad = [u for u in store["dependents"] if not _UNIT.match(u)]
+    if bad:
+        raise PillarError("store:dependents", f"{bad[0]!r} is not a systemd unit name")
 
 
 def _check_bind(dns):
-    """The resolver's root hints and trust anchors, the authoritative server's secondaries."""
+    """The resolver's root hints and trust anchors, the authoritative server's secondaries,
+    MTA-STS and TLS-RPT."""
     for i, addr in enumerate(dns["resolver"]["root_hints"]):
-        _address(f"dns:resolver:root_hints:{i}", addr)
+        _address(f"dns:resolver:root_hints:{i}", str(addr))
     for i, anchor in enumerate(dns["resolver"]["trust_anchors"]):
         if not isinstance(anchor, str) or not _ANCHOR.match(anchor):
             raise PillarError(
@@ -307,9 +480,132 @@ def _check_bind(dns):
             raise PillarError(key, "must be {name: <host name>, address: <IP address>}")
         if not is_hostname(sec["name"]):
             raise PillarError(f"{key}:name", f"{sec['name']!r} is not a host name")
-        _address(f"{key}:address", sec["address"])
+        _address(f"{key}:address", str(sec["address"]))
+        sec["name"] = sec["name"].lower().rstrip(".")
     timers = auth["soa_timers"]
-    if len(timers) != 4 or not all(isinstance(t, int) and t > 0 for t in timers):
+    if len(timers) != 4 or not all(type(t) is int and t > 0 for t in timers):
         raise PillarError("dns:authoritative:soa_timers", "must be 4 positive numbers of seconds")
-    if not isinstance(auth["rate_limit"], int) or auth["rate_limit"] < 0:
+    if auth["rate_limit"] < 0:
         raise PillarError("dns:authoritative:rate_limit", "must be a number >= 0 (0: no limit)")
+    if not 0 < dns["ttl"] <= 604800:
+        raise PillarError("dns:ttl", f"{dns['ttl']} is not 1..604800 seconds")
+    sts = dns["mta_sts"]
+    if sts["mode"] not in ("", "enforce", "testing", "none"):
+        raise PillarError("dns:mta_sts:mode", f"{sts['mode']!r} is not enforce, testing or none")
+    # RFC 8461 3.2: at most 31557600 s; less than a day defeats the policy's purpose
+    if not 86400 <= sts["max_age"] <= 31557600:
+        raise PillarError("dns:mta_sts:max_age", f"{sts['max_age']!r} is not 86400..31557600 s")
+    rua = dns["tlsrpt_rua"]
+    if rua and not re.match(r"^(mailto:[^@\s,;!]+@[^@\s,;!]+|https://[^\s,;!]+)$", rua):
+        raise PillarError("dns:tlsrpt_rua", f"{rua!r} is not a mailto: or https:// URI")
+    for key in ("spf", "dmarc"):
+        prefix = {"spf": "v=spf1", "dmarc": "v=DMARC1;"}[key]
+        if not dns[key].startswith(prefix):
+            raise PillarError(f"dns:{key}", f"{dns[key]!r} does not start with {prefix}")
+
+
+# --- derived facts ----------------------------------------------------------------------------
+
+
+def _host_addresses(given, family):
+    """The addresses pillar gives, or every address of the host that is not loopback,
+    link-local, multicast or unspecified."""
+    if given:
+        return [str(ipaddress.ip_address(a)) for a in given]
+    found = []
+    for text in __grains__.get(family, []):
+        ip = ipaddress.ip_address(text)
+        if not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified):
+            found.append(str(ip))
+    return sorted(found)
+
+
+def _derive_dns(out):
+    """The host's addresses, who its programs ask, the zones it serves, MTA-STS."""
+    dns, domains = out["dns"], out["accounts"]["domains"]
+    dns["addresses"] = {f: _host_addresses(dns["addresses"][f], f) for f in ("ipv4", "ipv6")}
+    every = dns["addresses"]["ipv4"] + dns["addresses"]["ipv6"]
+    # who the host's own programs ask: its BIND, or the resolvers it was given
+    if dns["resolver"]["enabled"]:
+        dns["nameservers"] = ["127.0.0.1", "::1"]
+    else:
+        dns["nameservers"] = [
+            ns
+            for ns in __grains__.get("dns", {}).get("nameservers", [])
+            if not ipaddress.ip_address(ns).is_loopback
+        ]
+    auth = dns["authoritative"]
+    zones = []
+    if auth["enabled"]:
+        zones = list(domains)
+        if auth["reverse"]:
+            zones += [ipaddress.ip_address(a).reverse_pointer for a in every]
+    dns["zones"] = zones
+    dns["bind"]["enabled"] = dns["resolver"]["enabled"] or bool(zones)
+    dns["nameservers_of_zones"] = [out["hostname"], *(s["name"] for s in auth["secondaries"])]
+    # BIND's built-in empty zones that hold one of the host's addresses or of the root hints
+    # (a host on private or documentation addresses): looked up, not answered NXDOMAIN
+    names = [ipaddress.ip_address(a).reverse_pointer for a in every + dns["resolver"]["root_hints"]]
+    dns["bind"]["empty_zones"] = sorted(
+        {z for z in _EMPTY_ZONES for n in names if n.endswith("." + z)}
+    )
+    sts = dns["mta_sts"]
+    if not sts["mode"]:
+        trusted = out["tls"]["source"] != "self-signed"
+        sts["mode"] = "enforce" if trusted else "testing"
+    sts["names"] = [f"mta-sts.{d}" for d in domains]
+    # the policy every mail domain serves (they share the one MX host), LF-separated (RFC
+    # 8461's grammar allows LF beside CRLF); its id changes whenever the policy does
+    sts["policy"] = (
+        f"version: STSv1\nmode: {sts['mode']}\nmx: {out['hostname']}\nmax_age: {sts['max_age']}\n"
+    )
+    sts["id"] = hashlib.sha256(sts["policy"].encode()).hexdigest()[:20]
+
+
+def _derive_tls(out):
+    """Every name the certificate covers: the host, the MTA-STS names, the admin's extras."""
+    tls = out["tls"]
+    names = [out["hostname"], *out["dns"]["mta_sts"]["names"], *tls["acme"]["names"]]
+    tls["names"] = list(dict.fromkeys(n.lower().rstrip(".") for n in names))
+    # what reads the certificate, reloaded after a renewal
+    tls["reload"] = [out["postfix"]["unit"], out["dovecot"]["service"], out["web"]["service"]]
+
+
+def _derive_services(out):
+    """The public services: what the firewall opens, fail2ban closes and the status check
+    probes. ``probe``: something answers there all the time (ACME's port 80 only while
+    certbot validates)."""
+    services = [{"name": "ssh", "port": out["ssh"]["port"], "proto": "tcp", "probe": True}]
+    services += [
+        {"name": name, "port": port, "proto": "tcp", "probe": True}
+        for name, port in out["ports"].items()
+    ]
+    acme = out["tls"]["acme"]
+    if acme["enabled"]:  # HTTP-01 validation of the certificate
+        services.append(
+            {"name": "acme-http", "port": acme["http_port"], "proto": "tcp", "probe": False}
+        )
+    if out["dns"]["zones"]:  # the zones answer the world
+        port = out["dns"]["bind"]["port"]
+        services += [
+            {"name": "dns", "port": port, "proto": proto, "probe": True} for proto in ("udp", "tcp")
+        ]
+    out["services"] = sorted(services, key=lambda s: (s["port"], s["proto"]))
+
+
+def _derive_store(out):
+    """The mailbox layout (one pattern, read by Dovecot and by the accounts module) and what
+    the unlock makes inside the store."""
+    store, vmail = out["store"], out["vmail"]
+    root = store["mail_root"].rstrip("/")
+    store["mailbox_dir"] = root + "/{domain}/{local}"
+    store["removed_dir"] = root + "/.removed"
+    out["dovecot"]["home"] = store["mailbox_dir"].format(domain="%d", local="%n")
+    store["subdirs"] = [
+        {
+            "path": os.path.relpath(root, store["mount_point"]),
+            "uid": vmail["uid"],
+            "gid": vmail["gid"],
+            "mode": "0750",
+        }
+    ]

@@ -2,7 +2,7 @@
 Mail accounts from pillar: domains, mailboxes (password hashes, quotas) and aliases.
 
 :py:func:`validate` turns the pillar into a checked, normalised form or raises an error that
-names the pillar key and the reason; :py:func:`plan` compares it with the database and
+names the pillar key and the reason; :py:func:`diff` compares it with the database and
 :py:func:`sync` applies exactly the needed inserts, updates and deletes in one transaction.
 Password hashes never appear in what these functions return.
 """
@@ -24,6 +24,7 @@ except ImportError:
     HAS_PASSLIB = False
 
 __virtualname__ = "mailserver_accounts"
+ACCOUNTS = "mailserver.accounts"  # where mailserver.settings keeps this run's accounts
 
 # Dovecot scheme name -> (passlib handler name, the hash's own prefixes)
 SCHEMES = {
@@ -80,13 +81,6 @@ def _quota(value, key):
     return int(match.group(1)) * 1024 ** " KMGT".index(match.group(2).upper() or " ")
 
 
-def scheme_of(stored):
-    """Dovecot scheme of a hash as stored (``{SCHEME}hash``), or None."""
-    if isinstance(stored, str) and stored.startswith("{"):
-        return stored[1:].split("}", 1)[0]
-    return None
-
-
 def _password(value, key):
     """Normalise a hash to Dovecot's ``{SCHEME}hash`` form; refuse what is not a known hash."""
     if not isinstance(value, str) or not value:
@@ -133,11 +127,8 @@ def validate(accounts):
     "aliases": {source: [destinations]}}``, addresses in lower case and catch-alls as
     ``@domain``. Raises an error naming the pillar key and the reason otherwise.
 
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-call mailserver_accounts.validate "$(salt-call --out=json pillar.get mailserver)"
+    The model (``mailserver.settings``) calls this with the pillar's accounts; the result,
+    with its password hashes, never leaves the run that made it.
     """
     domains_in = accounts.get("domains") or []
     mailboxes_in = accounts.get("mailboxes") or {}
@@ -249,7 +240,7 @@ def _read(cur):
     return domains, mailboxes, pairs
 
 
-def plan(current, desired):
+def _plan(current, desired):
     """
     The operations that turn ``current`` (domains, mailboxes, alias pairs) into ``desired``
     (the output of :py:func:`validate`): a dict of sorted lists, without any hash.
@@ -320,63 +311,78 @@ def _apply(cur, ops, desired, domain_ids):
         )
 
 
-def _set_aside(mail_root, addresses, purge):
+def _set_aside(store, addresses, purge):
     """Move the mail of removed mailboxes aside (or delete it when ``purge``); list results."""
     done = []
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    removed = store["removed_dir"]
     for addr in addresses:
         local, domain = addr.split("@")
-        home = os.path.join(mail_root, domain, local)
+        home = store["mailbox_dir"].format(domain=domain, local=local)
         if not os.path.isdir(home):
             continue
         if purge:
             shutil.rmtree(home)
             done.append(f"deleted {home}")
         else:
-            aside = os.path.join(mail_root, ".removed", domain, f"{local}.{stamp}")
+            aside = os.path.join(removed, domain, f"{local}.{stamp}")
             os.makedirs(os.path.dirname(aside), mode=0o700, exist_ok=True)
             os.rename(home, aside)
             done.append(f"moved {home} to {aside}")
-    if purge:
-        removed = os.path.join(mail_root, ".removed")
-        if os.path.isdir(removed):
-            shutil.rmtree(removed)
-            done.append(f"deleted {removed}")
+    if purge and os.path.isdir(removed):
+        shutil.rmtree(removed)
+        done.append(f"deleted {removed}")
     return done
 
 
-def diff(accounts, database="mailserver"):
+def _desired(accounts=None):
+    """The accounts to sync, checked: ``accounts`` when given (the benchmark's), else this
+    run's (the states rendered them), else the pillar as the master serves it now."""
+    if accounts is not None:
+        return validate(accounts)
+    if ACCOUNTS not in __context__:
+        __salt__["mailserver.settings"]()
+    return __context__[ACCOUNTS]
+
+
+def diff(accounts=None, database=None):
     """
-    What :py:func:`sync` would change, without changing anything.
+    What :py:func:`sync` would change in the database, without changing anything: the
+    pillar's accounts (as the master serves them now) against the database's. Never a hash.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt-call mailserver_accounts.diff "$(salt-call --out=json pillar.get mailserver)"
+        salt mx1 mailserver_accounts.diff
     """
-    desired = validate(accounts)
+    desired = _desired(accounts)
+    database = database or __salt__["mailserver.current"]()["mariadb"]["database"]
     with __salt__["mailserver_db.connect"](database) as conn, conn.cursor() as cur:
-        return plan(_read(cur), desired)
+        return _plan(_read(cur), desired)
 
 
-def sync(accounts, database="mailserver", mail_root=None, purge=False):
+def sync(accounts=None, database=None, purge=None):
     """
-    Make the database hold exactly the accounts of ``accounts`` (the pillar), in one
-    transaction; then move the mail of removed mailboxes aside under ``mail_root/.removed``
-    (deleted instead when ``purge`` is true). Returns the operations done (no hashes).
+    Make the database hold exactly the pillar's accounts, in one transaction; then close the
+    open sessions of removed mailboxes and move their mail aside under the store's
+    ``.removed`` directory (deleted instead when ``purge_removed_mailboxes`` is true).
+    Returns the operations done (never a hash).
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt-call mailserver_accounts.sync "$(salt-call --out=json pillar.get mailserver)"
+        salt mx1 mailserver_accounts.sync
     """
-    desired = validate(accounts)
+    desired = _desired(accounts)
+    model = __salt__["mailserver.current"]()
+    database = database or model["mariadb"]["database"]
+    purge = model["purge_removed_mailboxes"] if purge is None else purge
     with __salt__["mailserver_db.connect"](database) as conn, conn.cursor() as cur:
         cur.execute("SELECT 1 FROM virtual_domains FOR UPDATE")  # one writer at a time
         current = _read(cur)
-        ops = plan(current, desired)
+        ops = _plan(current, desired)
         if ops:
             _apply(cur, ops, desired, current[0])
     removed = ops.get("mailboxes_removed", [])
@@ -389,8 +395,8 @@ def sync(accounts, database="mailserver", mail_root=None, purge=False):
         }
         for addr in sorted(online & set(removed)):
             __salt__["cmd.run_all"](["doveadm", "kick", addr], python_shell=False)
-    if mail_root and (removed or purge):
-        moved = _set_aside(mail_root, removed, purge)
+    if accounts is None and (removed or purge):
+        moved = _set_aside(model["store"], removed, purge)
         if moved:
             ops["mail"] = moved
     return ops

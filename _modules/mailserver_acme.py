@@ -17,10 +17,10 @@ def __virtual__():
     return __virtualname__
 
 
-def status(cert_name="mailserver"):
+def status(cert_name=None):
     """
-    The certificate certbot keeps under ``cert_name``: its names, expiry and serial, or
-    ``{"exists": False}``.
+    The certificate certbot keeps under ``cert_name`` (default: the formula's): its names,
+    expiry and serial, or ``{"exists": False}``.
 
     CLI Example:
 
@@ -28,25 +28,37 @@ def status(cert_name="mailserver"):
 
         salt mx1 mailserver_acme.status
     """
+    cert_name = cert_name or __salt__["mailserver.current"]()["tls"]["acme"]["cert_name"]
     cert = __salt__["mailserver_dns.certificate"](os.path.join(LIVE, cert_name, "cert.pem"))
     if cert is None:
         return {"exists": False}
     return {"exists": True, **{k: cert[k] for k in ("names", "not_after", "serial", "issuer")}}
 
 
-def issue(names, server, email="", cert_name="mailserver", http_port=80, deploy_hook="",
-          ca_file=""):  # fmt: skip
+def issue(names=None, server=None, email=None, cert_name=None, http_port=None,
+          deploy_hook=None, ca_file=None):  # fmt: skip
     """
     Ask the ACME ``server`` for a certificate for ``names`` (HTTP-01 on ``http_port``,
     certbot's own listener) and deploy it with ``deploy_hook``; certbot's timer renews it
-    with the same settings. Returns the new status.
+    with the same settings. Returns the new status. Every argument defaults to the model's
+    (``tls:acme``, and the names the certificate must cover).
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt mx1 mailserver_acme.issue '[mx1.example.com]' https://acme-v02.api.letsencrypt.org/directory
+        salt mx1 mailserver_acme.issue
     """
+    model = __salt__["mailserver.current"]()
+    acme = model["tls"]["acme"]
+    names = names or model["tls"]["names"]
+    server = server or acme["server"]
+    email = acme["email"] if email is None else email
+    cert_name = cert_name or acme["cert_name"]
+    http_port = http_port or acme["http_port"]
+    deploy_hook = acme["deploy_hook"] if deploy_hook is None else deploy_hook
+    if ca_file is None:
+        ca_file = acme["ca_file"] if acme["ca_bundle"] else ""
     argv = [
         "certbot", "certonly", "--non-interactive", "--agree-tos", "--standalone",
         "--preferred-challenges", "http", "--http-01-port", str(http_port),

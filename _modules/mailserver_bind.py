@@ -1,7 +1,8 @@
 """
-BIND 9 as the authoritative server of the mail domains: which zones the host serves, their
-text (every record ``mailserver_dns.records`` prints, plus SOA and NS), and what the parent
-zones need to delegate them (NS, glue and the DS of each zone's signing key).
+BIND 9 as the authoritative server of the mail domains: the text of each zone the host
+serves (the model's ``dns:zones``: SOA, NS and every record of ``mailserver_dns.records``
+that belongs to it), and what the parent zones need to delegate them (NS, glue and the DS
+of each zone's signing key).
 """
 
 import datetime
@@ -10,89 +11,11 @@ import re
 
 __virtualname__ = "mailserver_bind"
 
-# BIND's built-in empty zones for private and documentation ranges (ARM, "Built-in Empty
-# Zones"): it answers them itself, NXDOMAIN, which must not happen to the host's own names
-_EMPTY_ZONES = (
-    "10.in-addr.arpa",
-    *(f"{n}.172.in-addr.arpa" for n in range(16, 32)),
-    "168.192.in-addr.arpa",
-    *(f"{n}.100.in-addr.arpa" for n in range(64, 128)),
-    "254.169.in-addr.arpa",
-    "2.0.192.in-addr.arpa",
-    "100.51.198.in-addr.arpa",
-    "113.0.203.in-addr.arpa",
-    "8.b.d.0.1.0.0.2.ip6.arpa",
-    "d.f.ip6.arpa",
-    "8.e.f.ip6.arpa",
-    "9.e.f.ip6.arpa",
-    "a.e.f.ip6.arpa",
-    "b.e.f.ip6.arpa",
-)
 _SOA_SERIAL = re.compile(r"^\S+ \d+ IN SOA \S+ \S+ (\d+) ", re.M)
 
 
 def __virtual__():
     return __virtualname__
-
-
-def served(settings):
-    """
-    The zones this host serves: each mail domain, and the reverse name of each of its
-    addresses (a zone with the PTR at its apex) unless ``dns:authoritative:reverse`` is off.
-    Empty when the host is not authoritative.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt mx1 mailserver_bind.served "$(salt mx1 --out=json mailserver.current)"
-    """
-    auth = settings["dns"]["authoritative"]
-    if not auth["enabled"]:
-        return []
-    zones = [d.lower() for d in settings["accounts"]["domains"]]
-    if auth["reverse"]:
-        addrs = __salt__["mailserver_dns.addresses"](settings)
-        zones += [ipaddress.ip_address(a).reverse_pointer for a in addrs["ipv4"] + addrs["ipv6"]]
-    return zones
-
-
-def root_hints(settings):
-    """
-    BIND's hint zone for ``dns:resolver:root_hints``: the addresses recursion starts from
-    (the names are placeholders; BIND asks these servers for the root's own NS set).
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt mx1 mailserver_bind.root_hints "$(salt mx1 --out=json mailserver.current)"
-    """
-    lines = ["; Managed by Salt (mailserver formula): the root servers to start from"]
-    for i, addr in enumerate(settings["dns"]["resolver"]["root_hints"], 1):
-        lines.append(f". 3600000 NS root{i}.hints.invalid.")
-        lines.append(_address_record(f"root{i}.hints.invalid", 3600000, addr))
-    return "\n".join(lines) + "\n"
-
-
-def own_empty_zones(settings):
-    """
-    The built-in empty zones of BIND that hold one of the host's addresses or of the root
-    hints (a host on private or documentation addresses): the resolver must look them up
-    instead of answering NXDOMAIN itself.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt mx1 mailserver_bind.own_empty_zones "$(salt mx1 --out=json mailserver.current)"
-    """
-    addrs = __salt__["mailserver_dns.addresses"](settings)
-    names = [
-        ipaddress.ip_address(a).reverse_pointer
-        for a in addrs["ipv4"] + addrs["ipv6"] + settings["dns"]["resolver"]["root_hints"]
-    ]
-    return sorted({z for z in _EMPTY_ZONES for n in names if n.endswith("." + z)})
 
 
 def _address_record(name, ttl, ip):
@@ -106,16 +29,11 @@ def _zone_of(owner, zones):
     return max(inside, key=len) if inside else None
 
 
-def nameservers(settings):
-    """The zones' NS names: this host first, then the secondaries."""
-    secondaries = settings["dns"]["authoritative"]["secondaries"]
-    return [settings["hostname"], *(s["name"].lower().rstrip(".") for s in secondaries)]
-
-
 def zones(settings=None, records=None):
     """
     ``{zone: [record lines]}``: every record this host should publish, each in the served
-    zone it belongs to (records outside them are for others to publish).
+    zone it belongs to (records outside them are for others to publish). Empty when the
+    host is not authoritative.
 
     CLI Example:
 
@@ -124,7 +42,9 @@ def zones(settings=None, records=None):
         salt mx1 mailserver_bind.zones
     """
     settings = settings or __salt__["mailserver.current"]()
-    names = served(settings)
+    names = settings["dns"]["zones"]
+    if not names:
+        return {}
     if records is None:
         records = __salt__["mailserver_dns.records"](settings)
     out = {z: [] for z in names}
@@ -137,10 +57,10 @@ def zones(settings=None, records=None):
 
 def zone_text(zone, lines, settings, serial):
     """The zone file: SOA and NS, then ``lines``."""
-    auth = settings["dns"]["authoritative"]
-    ttl = settings["dns"]["ttl"]
+    dns = settings["dns"]
+    auth, ttl = dns["authoritative"], dns["ttl"]
     refresh, retry, expire, negative = auth["soa_timers"]
-    ns = nameservers(settings)
+    ns = dns["nameservers_of_zones"]
     text = [
         "; Managed by Salt (mailserver formula): edit pillar, not this file.",
         f"$TTL {ttl}",
@@ -150,9 +70,8 @@ def zone_text(zone, lines, settings, serial):
     text += [f"{zone}. {ttl} IN NS {name}." for name in ns]
     # a secondary named inside the zone needs its address there (the host's is a record)
     for sec in auth["secondaries"]:
-        name = sec["name"].lower().rstrip(".")
-        if _zone_of(name, [zone]):
-            text.append(_address_record(name, ttl, sec["address"]))
+        if _zone_of(sec["name"], [zone]):
+            text.append(_address_record(sec["name"], ttl, sec["address"]))
     return "\n".join(text + list(lines)) + "\n"
 
 
@@ -212,14 +131,14 @@ def delegation(settings=None):
         salt mx1 mailserver_bind.delegation --out=newline_values_only
     """
     settings = settings or __salt__["mailserver.current"]()
-    ttl = settings["dns"]["ttl"]
-    addrs = __salt__["mailserver_dns.addresses"](settings)
+    dns = settings["dns"]
+    ttl, addrs = dns["ttl"], dns["addresses"]
     glue = {settings["hostname"]: addrs["ipv4"] + addrs["ipv6"]}
-    for sec in settings["dns"]["authoritative"]["secondaries"]:
-        glue.setdefault(sec["name"].lower().rstrip("."), []).append(sec["address"])
+    for sec in dns["authoritative"]["secondaries"]:
+        glue.setdefault(sec["name"], []).append(sec["address"])
     out = []
-    for zone in served(settings):
-        for name in nameservers(settings):
+    for zone in dns["zones"]:
+        for name in dns["nameservers_of_zones"]:
             out.append(f"{zone}. {ttl} IN NS {name}.")
             if _zone_of(name, [zone]):
                 out += [_address_record(name, ttl, ip) for ip in glue.get(name, [])]

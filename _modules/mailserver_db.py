@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "mailserver_db"
 
-SOCKET = "/run/mysqld/mysqld.sock"
 
 # The guide's schema with its defects fixed: no trailing comma, a unique domain name, a unique
 # alias pair, a quota per mailbox (bytes, 0 = no limit), utf8mb4 and case-insensitive keys.
@@ -82,11 +81,23 @@ def __virtual__():
     return __virtualname__
 
 
+def _db():
+    """The model's MariaDB settings (socket, database, reader, secret file) and the paths of
+    the client files that carry the reader's credential."""
+    model = __salt__["mailserver.current"]()
+    return {
+        **model["mariadb"],
+        "postfix_dir": model["postfix"]["sql_dir"],
+        "postfix_group": model["postfix"]["group"],
+        "dovecot_file": model["dovecot"]["sql_file"],
+    }
+
+
 @contextlib.contextmanager
 def connect(database=None, user="root", password=None):
     """A pymysql connection over the unix socket (root by default); commits on success."""
     conn = pymysql.connect(
-        unix_socket=SOCKET,
+        unix_socket=_db()["socket"],
         user=user,
         password=password or "",
         database=database,
@@ -113,7 +124,7 @@ def insecure_items():
 
     .. code-block:: bash
 
-        salt-call mailserver_db.insecure_items
+        salt mx1 mailserver_db.insecure_items
     """
     found = []
     with connect() as conn, conn.cursor() as cur:
@@ -141,7 +152,7 @@ def secure():
 
     .. code-block:: bash
 
-        salt-call mailserver_db.secure
+        salt mx1 mailserver_db.secure
     """
     removed = insecure_items()
     if not removed:
@@ -159,7 +170,7 @@ def secure():
     return removed
 
 
-def schema_status(database="mailserver"):
+def schema_status(database=None):
     """
     The tables of the mail database that are missing (all three when it does not exist).
 
@@ -167,8 +178,9 @@ def schema_status(database="mailserver"):
 
     .. code-block:: bash
 
-        salt-call mailserver_db.schema_status
+        salt mx1 mailserver_db.schema_status
     """
+    database = database or _db()["database"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE %s", (database,))
         if not cur.fetchall():
@@ -193,7 +205,7 @@ def schema_status(database="mailserver"):
     return {"database": True, "missing": missing}
 
 
-def create_schema(database="mailserver"):
+def create_schema(database=None):
     """
     Create the database and its tables (and the quota column of a guide-era table).
 
@@ -201,8 +213,9 @@ def create_schema(database="mailserver"):
 
     .. code-block:: bash
 
-        salt-call mailserver_db.create_schema
+        salt mx1 mailserver_db.create_schema
     """
+    database = database or _db()["database"]
     with connect() as conn, conn.cursor() as cur:
         cur.execute(
             f"CREATE DATABASE IF NOT EXISTS `{_ident(database)}` "
@@ -263,39 +276,42 @@ def _file_differs(path, text, group, mode):
     )
 
 
-def client_files(database, user, password, postfix_dir, dovecot_file):
+def _client_files(db, password):
     """{path: (text, group, mode)} of the Postfix and Dovecot files that hold the credential."""
+    database, user, socket = db["database"], db["reader"], db["socket"]
     files = {}
     for name, query in POSTFIX_QUERIES.items():
-        files[os.path.join(postfix_dir, f"{name}.cf")] = (
+        files[os.path.join(db["postfix_dir"], f"{name}.cf")] = (
             f"# Managed by Salt (mailserver formula). Read-only database user.\n"
-            f"hosts = unix:{SOCKET}\nuser = {user}\npassword = {password}\n"
+            f"hosts = unix:{socket}\nuser = {user}\npassword = {password}\n"
             f"dbname = {database}\nquery = {query}\n",
-            "postfix",
+            db["postfix_group"],
             0o640,
         )
     lines = [
         "# Managed by Salt (mailserver formula). Read-only database user.",
         "driver = mysql",
-        f"connect = host={SOCKET} dbname={database} user={user} password={password}",
+        f"connect = host={socket} dbname={database} user={user} password={password}",
         "default_pass_scheme = SHA512-CRYPT",
     ] + [f"{key} = {query}" for key, query in DOVECOT_QUERIES.items()]
-    files[dovecot_file] = ("\n".join(lines) + "\n", None, 0o600)
+    files[db["dovecot_file"]] = ("\n".join(lines) + "\n", None, 0o600)
     return files
 
 
-def reader_status(database, user, secret_file, postfix_dir, dovecot_file):
+def reader_status():
     """
-    What is not yet as it should be for the read-only user: a list of short descriptions
-    (empty when all is in place). Never includes the password.
+    What is not yet as it should be for the read-only user of the mail database (the model's
+    ``mariadb:reader``): a list of short descriptions, empty when all is in place. Never
+    includes the password.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt-call mailserver_db.reader_status mailserver mailuser /etc/mailserver/db-reader \\
-            /etc/postfix/sql /etc/dovecot/dovecot-sql.conf.ext
+        salt mx1 mailserver_db.reader_status
     """
+    db = _db()
+    database, user, secret_file = db["database"], db["reader"], db["secret_file"]
     todo = []
     password = _read_secret(secret_file)
     if password is None:
@@ -315,15 +331,13 @@ def reader_status(database, user, secret_file, postfix_dir, dovecot_file):
         "ALL PRIVILEGES" in g or "INSERT" in g or "UPDATE" in g or "DELETE" in g for g in grants
     ):
         todo.append(f"revoke the write privileges of {user}")
-    for path, (text, group, mode) in client_files(
-        database, user, password, postfix_dir, dovecot_file
-    ).items():
+    for path, (text, group, mode) in _client_files(db, password).items():
         if _file_differs(path, text, group, mode):
             todo.append(f"write {path}")
     return todo
 
 
-def ensure_reader(database, user, secret_file, postfix_dir, dovecot_file):
+def ensure_reader():
     """
     Make the read-only user, with a password generated here when there is none yet, give it
     SELECT on the mail database only, and write the client files of Postfix and Dovecot.
@@ -333,26 +347,24 @@ def ensure_reader(database, user, secret_file, postfix_dir, dovecot_file):
 
     .. code-block:: bash
 
-        salt-call mailserver_db.ensure_reader mailserver mailuser /etc/mailserver/db-reader \\
-            /etc/postfix/sql /etc/dovecot/dovecot-sql.conf.ext
+        salt mx1 mailserver_db.ensure_reader
     """
-    todo = reader_status(database, user, secret_file, postfix_dir, dovecot_file)
+    todo = reader_status()
     if not todo:
         return []
-    password = _read_secret(secret_file)
+    db = _db()
+    password = _read_secret(db["secret_file"])
     if password is None:
         password = secrets.token_urlsafe(32)
-        _write_private(secret_file, password + "\n")
+        _write_private(db["secret_file"], password + "\n")
     with connect() as conn, conn.cursor() as cur:
-        user_at = (user, "localhost")  # the unix socket only
+        user_at = (db["reader"], "localhost")  # the unix socket only
         cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*user_at, password))
         cur.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*user_at, password))
         cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s", user_at)
-        cur.execute(f"GRANT SELECT ON `{_ident(database)}`.* TO %s@%s", user_at)
+        cur.execute(f"GRANT SELECT ON `{_ident(db['database'])}`.* TO %s@%s", user_at)
         cur.execute("FLUSH PRIVILEGES")
-    for path, (text, group, mode) in client_files(
-        database, user, password, postfix_dir, dovecot_file
-    ).items():
+    for path, (text, group, mode) in _client_files(db, password).items():
         if _file_differs(path, text, group, mode):
             _write_private(path, text, group, mode)
     return todo

@@ -30,16 +30,19 @@ from salt.exceptions import CommandExecutionError
 __virtualname__ = "mailserver_dkim"
 
 _SELECTOR = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-KEY_DIR = "/etc/opendkim/keys"
-OWNER = "opendkim"
 
 
 def __virtual__():
     return __virtualname__
 
 
+def _dkim():
+    """The model's DKIM settings (key directory, owner, bits, rotation)."""
+    return __salt__["mailserver.current"]()["dkim"]
+
+
 def _dir(domain, key_dir=None):
-    return os.path.join(key_dir or KEY_DIR, domain)
+    return os.path.join(key_dir or _dkim()["key_dir"], domain)
 
 
 def _now():
@@ -106,14 +109,14 @@ def selectors(domain, key_dir=None):
     return {"selectors": names, "active": active}
 
 
-def _ids():
+def _ids(user):
     try:
-        return pwd.getpwnam(OWNER).pw_uid, grp.getgrnam(OWNER).gr_gid
+        return pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid
     except KeyError as exc:
-        raise CommandExecutionError(f"user/group {OWNER} missing: install opendkim first") from exc
+        raise CommandExecutionError(f"user/group {user} missing: install opendkim first") from exc
 
 
-def generate(domain, bits=2048, selector=None, key_dir=None):
+def generate(domain, bits=None, selector=None, key_dir=None, user=None):
     """
     Make a new RSA key for ``domain`` under ``selector`` (default: this month's) and return
     the selector. The private key is written with mode 0600, owned by opendkim, and is never
@@ -123,12 +126,13 @@ def generate(domain, bits=2048, selector=None, key_dir=None):
 
     .. code-block:: bash
 
-        salt mx1 mailserver_dkim.generate example.com bits=2048
+        salt mx1 mailserver_dkim.generate example.com
     """
     selector = selector or new_selector(taken=selectors(domain, key_dir)["selectors"])
     if not _SELECTOR.match(selector):
         raise CommandExecutionError(f"{selector!r} is not a usable DKIM selector")
-    uid, gid = _ids()
+    uid, gid = _ids(user or _dkim()["user"])
+    bits = bits or _dkim()["bits"]
     path = _dir(domain, key_dir)
     os.makedirs(path, mode=0o750, exist_ok=True)
     os.chown(path, uid, gid)
@@ -177,7 +181,7 @@ def activate(domain, selector, key_dir=None):
     return selector
 
 
-def rotate(domain, bits=2048, key_dir=None):
+def rotate(domain, bits=None, key_dir=None, user=None):
     """
     Start a rotation now: make the successor of the active key (it signs once DNS serves
     it; the state switches). Returns the new selector, or the pending one if a rotation is
@@ -190,7 +194,7 @@ def rotate(domain, bits=2048, key_dir=None):
         salt mx1 mailserver_dkim.rotate example.com
     """
     pending = _pending(domain, key_dir)
-    return pending or generate(domain, bits=bits, key_dir=key_dir)
+    return pending or generate(domain, bits=bits, key_dir=key_dir, user=user)
 
 
 def _pending(domain, key_dir=None):
@@ -231,7 +235,7 @@ def published(domain, selector, key_dir=None):
     return False
 
 
-def rotation_plan(domain, rotate_after_days, retire_after_days, key_dir=None, now=None):
+def rotation_plan(domain, rotate_after_days=None, retire_after_days=None, key_dir=None, now=None):
     """
     What rotation asks for now: ``{"start": bool, "switch": selector or None, "retire":
     [selectors]}``: start a successor for a key older than ``rotate_after_days`` (0: never),
@@ -241,8 +245,13 @@ def rotation_plan(domain, rotate_after_days, retire_after_days, key_dir=None, no
 
     .. code-block:: bash
 
-        salt mx1 mailserver_dkim.rotation_plan example.com 180 7
+        salt mx1 mailserver_dkim.rotation_plan example.com
     """
+    if rotate_after_days is None or retire_after_days is None:
+        rotate_after_days, retire_after_days = (
+            _dkim()["rotate_after_days"],
+            _dkim()["retire_after_days"],
+        )
     now = now or _now()
     sel, data = selectors(domain, key_dir), meta(domain, key_dir)
     out = {"start": False, "switch": None, "retire": []}
@@ -263,7 +272,7 @@ def rotation_plan(domain, rotate_after_days, retire_after_days, key_dir=None, no
     return out
 
 
-def switch(domain, selector, retire_after_days, key_dir=None):
+def switch(domain, selector, retire_after_days=None, key_dir=None):
     """
     Sign with ``selector`` from now on; the keys it replaces stay published for
     ``retire_after_days``, then :py:func:`retire` deletes them.
@@ -272,8 +281,10 @@ def switch(domain, selector, retire_after_days, key_dir=None):
 
     .. code-block:: bash
 
-        salt mx1 mailserver_dkim.switch example.com s202611b 7
+        salt mx1 mailserver_dkim.switch example.com s202611b
     """
+    if retire_after_days is None:
+        retire_after_days = _dkim()["retire_after_days"]
     old = selectors(domain, key_dir)["active"]
     activate(domain, selector, key_dir)
     data = meta(domain, key_dir)
@@ -325,9 +336,13 @@ def public_keys(domains=None, key_dir=None):
 
         salt mx1 mailserver_dkim.public_keys
     """
-    base = key_dir or KEY_DIR
+    if key_dir is None:
+        try:
+            key_dir = _dkim()["key_dir"]
+        except CommandExecutionError:  # nothing applied yet: no keys either (the mine asks)
+            return {}
     if domains is None:
-        domains = sorted(os.listdir(base)) if os.path.isdir(base) else []
+        domains = sorted(os.listdir(key_dir)) if os.path.isdir(key_dir) else []
     out = {}
     for domain in domains:
         sel = selectors(domain, key_dir)
@@ -340,7 +355,7 @@ def public_keys(domains=None, key_dir=None):
     return out
 
 
-def tables(domains, key_dir=None):
+def tables(domains=None, key_dir=None):
     """
     OpenDKIM's key table and signing table for ``domains``: each domain signs with its
     active selector (sub-domains too). ``{"key_table": text, "signing_table": text}``.
@@ -349,8 +364,10 @@ def tables(domains, key_dir=None):
 
     .. code-block:: bash
 
-        salt mx1 mailserver_dkim.tables '[example.com]'
+        salt mx1 mailserver_dkim.tables
     """
+    if domains is None:
+        domains = __salt__["mailserver.current"]()["accounts"]["domains"]
     keys, signing = [], []
     for domain in sorted(domains):
         active = selectors(domain, key_dir)["active"]

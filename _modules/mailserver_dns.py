@@ -1,7 +1,13 @@
 """
-The DNS records a mail host needs, built from the formula's settings and the host itself
-(its addresses, its DKIM public keys): for admins who keep DNS elsewhere, exactly the
-records to publish, in zone-file syntax.
+The DNS records a mail host needs, built from the model (``mailserver.current``) and the host
+itself (its DKIM public keys, its certificate's key), as structured data: each record has an
+owner ``name``, a ``ttl``, a ``type`` and a ``value``, and says how the status check judges
+what DNS publishes for it (``item``: the name of the check; ``select``: the TXT records it
+is one of; ``match``: ``set``, ``exact`` or ``contains``).
+
+The zone files BIND serves, the lines :py:func:`records` prints for admins who keep DNS
+elsewhere and every DNS item of the status check are made from :py:func:`record_set`, so
+what is checked can never differ from what is published.
 """
 
 import hashlib
@@ -14,53 +20,27 @@ def __virtual__():
     return __virtualname__
 
 
-def addresses(settings):
-    """
-    The host's public addresses: ``{"ipv4": [...], "ipv6": [...]}``, from pillar
-    (``dns:addresses``) or else every address that is not loopback, link-local, multicast
-    or unspecified.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt mx1 mailserver_dns.addresses "$(salt mx1 --out=json mailserver.current)"
-    """
-    out = {}
-    for family in ("ipv4", "ipv6"):
-        given = settings["dns"]["addresses"][family]
-        if given:
-            out[family] = list(given)
-            continue
-        found = []
-        for text in __grains__.get(family, []):
-            ip = ipaddress.ip_address(text)
-            if not (ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_unspecified):
-                found.append(str(ip))
-        out[family] = sorted(found)
-    return out
-
-
 def _txt(text):
     """A TXT value as quoted strings of at most 255 characters each (RFC 7208 3.3)."""
     chunks = [text[i : i + 255] for i in range(0, len(text), 255)] or [""]
     return " ".join('"' + c.replace("\\", "\\\\").replace('"', '\\"') + '"' for c in chunks)
 
 
-def certificate(cert_file):
+def certificate(cert_file=None):
     """
-    What the (first) certificate in ``cert_file`` says: its DNS names, expiry, serial,
-    issuer and TLSA data, or None when there is no such file.
+    What the (first) certificate in ``cert_file`` (default: the host's) says: its DNS names,
+    expiry, serial, issuer and TLSA data, or None when there is no such file.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt mx1 mailserver_dns.certificate /etc/mailserver/tls/fullchain.pem
+        salt mx1 mailserver_dns.certificate
     """
     from cryptography import x509  # pylint: disable=import-outside-toplevel
     from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
 
+    cert_file = cert_file or __salt__["mailserver.current"]()["tls"]["cert_file"]
     try:
         with open(cert_file, "rb") as fh:
             cert = x509.load_pem_x509_certificate(fh.read())
@@ -84,54 +64,98 @@ def certificate(cert_file):
     }
 
 
-def tlsa(cert_file):
+def _record(name, rtype, value, ttl, item=None, select="", match="set"):
+    return {
+        "name": name,
+        "ttl": ttl,
+        "type": rtype,
+        "value": value,
+        "item": item or f"{rtype} {name}",
+        "select": select,
+        "match": match,
+    }
+
+
+def _address_records(name, addresses, ttl):
+    out = [_record(name, "A", ip, ttl) for ip in addresses["ipv4"]]
+    return out + [_record(name, "AAAA", ip, ttl) for ip in addresses["ipv6"]]
+
+
+def record_set(settings=None, dkim=None):
     """
-    The TLSA data for a certificate: ``3 1 1`` (DANE-EE, the public key, SHA-256), which
-    stays right across renewals that keep the key.
+    Every record this mail host needs published, as structured data (see the module's
+    description): the host's A/AAAA, TLSA for port 25, CAA naming the ACME CA (when
+    certificates come from one), and for each mail domain MX, SPF, DMARC, every DKIM
+    selector (an old selector stays until its key is retired), MTA-STS (the ``_mta-sts``
+    TXT and the ``mta-sts`` host) and TLS-RPT; PTR records last, for the provider of the
+    addresses to set.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt mx1 mailserver_dns.tlsa /etc/mailserver/tls/fullchain.pem
+        salt mx1 mailserver_dns.record_set --out=json
     """
-    cert = certificate(cert_file)
-    return cert["tlsa"] if cert else None
+    settings = settings or __salt__["mailserver.current"]()
+    domains = settings["accounts"]["domains"]
+    if dkim is None:
+        dkim = __salt__["mailserver_dkim.public_keys"](domains, key_dir=settings["dkim"]["key_dir"])
+    dns, host = settings["dns"], settings["hostname"]
+    ttl, addrs = dns["ttl"], dns["addresses"]
+    out = _address_records(host, addrs, ttl)
+    # DANE for mail coming in on port 25 (meaningful once the zone is DNSSEC-signed)
+    cert = certificate(settings["tls"]["cert_file"])
+    if cert:
+        name = f"_{settings['ports']['smtp']}._tcp.{host}"
+        out.append(_record(name, "TLSA", cert["tlsa"], ttl, match="contains"))
+    acme = settings["tls"]["acme"]
+    if acme["enabled"] and acme["caa"]:
+        for name in settings["tls"]["names"]:
+            out.append(_record(name, "CAA", f'0 issue "{acme["caa"]}"', ttl, match="contains"))
+    sts = f"v=STSv1; id={dns['mta_sts']['id']}"
+    for domain in domains:
+        out.append(_record(domain, "MX", f"10 {host}.", ttl, match="contains"))
+        out.append(_record(domain, "TXT", dns["spf"], ttl, f"SPF {domain}", "v=spf1", "exact"))
+        out.append(
+            _record(
+                f"_dmarc.{domain}", "TXT", dns["dmarc"], ttl, f"DMARC {domain}", "v=DMARC1", "exact"
+            )
+        )
+        for selector, key in sorted(dkim.get(domain, {}).items()):
+            name = f"{selector}._domainkey.{domain}"
+            out.append(_record(name, "TXT", key["record"], ttl, f"DKIM {name}", "v=DKIM1", "exact"))
+        out.append(
+            _record(f"_mta-sts.{domain}", "TXT", sts, ttl, f"MTA-STS {domain}", "v=STSv1", "exact")
+        )
+        out += _address_records(f"mta-sts.{domain}", addrs, ttl)
+        rua = dns["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
+        out.append(
+            _record(
+                f"_smtp._tls.{domain}",
+                "TXT",
+                f"v=TLSRPTv1; rua={rua}",
+                ttl,
+                f"TLS-RPT {domain}",
+                "v=TLSRPTv1",
+                "exact",
+            )
+        )
+    for ip in addrs["ipv4"] + addrs["ipv6"]:
+        name = ipaddress.ip_address(ip).reverse_pointer
+        out.append(_record(name, "PTR", f"{host}.", ttl, f"PTR {ip}", match="exact"))
+    return out
 
 
-def mta_sts_policy(settings):
-    """
-    The MTA-STS policy (RFC 8461) of every mail domain (they share the one MX host), as
-    served at ``https://mta-sts.<domain>/.well-known/mta-sts.txt``: lines naming the mode,
-    the MX host and how long senders keep it (LF-separated, which RFC 8461's grammar allows
-    beside CRLF, and which is what Salt writes).
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt mx1 mailserver_dns.mta_sts_policy "$(salt mx1 --out=json mailserver.current)"
-    """
-    sts = settings["dns"]["mta_sts"]
-    lines = ["version: STSv1", f"mode: {sts['mode']}", f"mx: {settings['hostname']}"]
-    lines.append(f"max_age: {sts['max_age']}")
-    return "\n".join(lines) + "\n"
-
-
-def mta_sts_id(policy):
-    """The policy's id for the ``_mta-sts`` TXT record: changes whenever the policy does, so
-    senders fetch it again."""
-    return hashlib.sha256(policy.encode()).hexdigest()[:20]
+def _line(record):
+    """One record in zone-file syntax, with an absolute owner name."""
+    value = _txt(record["value"]) if record["type"] == "TXT" else record["value"]
+    return f"{record['name']}. {record['ttl']} IN {record['type']} {value}"
 
 
 def records(settings=None, dkim=None):
     """
-    Every record to publish for this mail host, one zone-file line each with absolute names:
-    the host's A/AAAA, TLSA for port 25, CAA naming the ACME CA (when certificates come
-    from one), and for each mail domain MX, SPF, DMARC, every DKIM selector (an old
-    selector stays until its key is retired), MTA-STS (the ``_mta-sts`` TXT and the
-    ``mta-sts`` host) and TLS-RPT; PTR records last, for the provider of
-    the addresses to set.
+    Every record to publish for this mail host (:py:func:`record_set`), one zone-file line
+    each with absolute names: what to copy into a DNS kept elsewhere.
 
     CLI Example:
 
@@ -139,35 +163,4 @@ def records(settings=None, dkim=None):
 
         salt mx1 mailserver_dns.records --out=newline_values_only
     """
-    settings = settings or __salt__["mailserver.current"]()
-    domains = settings["accounts"]["domains"]
-    if dkim is None:
-        dkim = __salt__["mailserver_dkim.public_keys"](domains, key_dir=settings["dkim"]["key_dir"])
-    dns, host = settings["dns"], settings["hostname"]
-    ttl = dns["ttl"]
-    addrs = addresses(settings)
-    out = [f"{host}. {ttl} IN A {ip}" for ip in addrs["ipv4"]]
-    out += [f"{host}. {ttl} IN AAAA {ip}" for ip in addrs["ipv6"]]
-    # DANE for mail coming in on port 25 (meaningful once the zone is DNSSEC-signed)
-    tlsa_data = tlsa(settings["tls"]["cert_file"])
-    if tlsa_data:
-        out.append(f"_{settings['ports']['smtp']}._tcp.{host}. {ttl} IN TLSA {tlsa_data}")
-    acme = settings["tls"]["acme"]
-    if acme["enabled"] and acme["caa"]:
-        for name in settings["tls"]["names"]:
-            out.append(f'{name}. {ttl} IN CAA 0 issue "{acme["caa"]}"')
-    sts = f"v=STSv1; id={mta_sts_id(mta_sts_policy(settings))}"
-    for domain in domains:
-        out.append(f"{domain}. {ttl} IN MX 10 {host}.")
-        out.append(f"{domain}. {ttl} IN TXT {_txt(dns['spf'])}")
-        out.append(f"_dmarc.{domain}. {ttl} IN TXT {_txt(dns['dmarc'])}")
-        for selector, key in sorted(dkim.get(domain, {}).items()):
-            out.append(f"{selector}._domainkey.{domain}. {ttl} IN TXT {_txt(key['record'])}")
-        out.append(f"_mta-sts.{domain}. {ttl} IN TXT {_txt(sts)}")
-        out += [f"mta-sts.{domain}. {ttl} IN A {ip}" for ip in addrs["ipv4"]]
-        out += [f"mta-sts.{domain}. {ttl} IN AAAA {ip}" for ip in addrs["ipv6"]]
-        rua = dns["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
-        out.append(f"_smtp._tls.{domain}. {ttl} IN TXT {_txt('v=TLSRPTv1; rua=' + rua)}")
-    for ip in addrs["ipv4"] + addrs["ipv6"]:
-        out.append(f"{ipaddress.ip_address(ip).reverse_pointer}. {ttl} IN PTR {host}.")
-    return out
+    return [_line(r) for r in record_set(settings, dkim)]

@@ -1,7 +1,7 @@
 """
-Brute-force blocking (fail2ban, the maintained successor of the guide's DenyHosts): the jail
-configuration from the formula's settings, and what an admin needs day to day: who is banned,
-and unbanning an address.
+Brute-force blocking (fail2ban, the maintained successor of the guide's DenyHosts): what an
+admin needs day to day, who is banned and unbanning an address. The jails themselves are a
+template of the ``mailserver.fail2ban`` state.
 """
 
 import json
@@ -14,60 +14,6 @@ __virtualname__ = "mailserver_fail2ban"
 
 def __virtual__():
     return __virtualname__
-
-
-def _ports(settings, names):
-    ports = {"ssh": settings["ssh"]["port"], **settings["ports"]}
-    return ",".join(str(ports[n]) for n in names)
-
-
-def jail_config(settings):
-    """
-    The text of the formula's jail file: every jail reads the systemd journal (the repeat
-    offenders' jail reads fail2ban's own log), bans on IPv4 and IPv6, and never bans the
-    addresses in ``fail2ban:ignoreip``.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-call mailserver_fail2ban.jail_config "$(salt-call --out=json mailserver.settings ...)"
-    """
-    f2b = settings["fail2ban"]
-    ignore = " ".join(["127.0.0.1/8", "::1", *f2b["ignoreip"]])
-    lines = [
-        "# Managed by Salt (mailserver formula): do not edit by hand.",
-        "[DEFAULT]",
-        f"ignoreip = {ignore}",
-        "backend = systemd",
-        f"maxretry = {f2b['maxretry']}",
-        f"findtime = {f2b['findtime']}",
-        f"bantime = {f2b['bantime']}",
-        f"banaction = {f2b['banaction']}",
-        f"banaction_allports = {f2b['banaction_allports']}",
-        "",
-    ]
-    for name, jail in sorted(f2b["jails"].items()):
-        lines += [
-            f"[{name}]",
-            "enabled = true",
-            f"filter = {jail['filter']}",
-            f"journalmatch = {jail['journalmatch']}",
-            f"port = {_ports(settings, jail['ports'])}",
-            "",
-        ]
-    rec = f2b["recidive"]
-    lines += [
-        "[recidive]",
-        "enabled = true",
-        "backend = polling",
-        "logpath = /var/log/fail2ban.log",
-        "banaction = %(banaction_allports)s",
-        f"maxretry = {rec['maxretry']}",
-        f"findtime = {rec['findtime']}",
-        f"bantime = {rec['bantime']}",
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def _client(*args):

@@ -62,25 +62,6 @@ def _key(rule):
     return (rule["action"], rule["proto"], rule["dport"], rule["src"], rule["sport"])
 
 
-def public_ports(settings):
-    """
-    The public services of the formula: ``{name: port}`` for SSH, every mail port, and
-    HTTP when certificates come from ACME (HTTP-01 validation).
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-call mailserver_firewall.public_ports "$(salt-call --out=json mailserver.settings ...)"
-    """
-    ports = {"ssh": settings["ssh"]["port"]}
-    ports.update(settings["ports"])
-    acme = settings["tls"]["acme"]
-    if acme["enabled"]:
-        ports["acme-http"] = acme["http_port"]  # HTTP-01 validation of the certificate
-    return ports
-
-
 def _masters():
     """The Salt master addresses this minion talks to, with its publish and return ports."""
     addrs = __opts__.get("master_ip") or __opts__.get("master")
@@ -93,28 +74,27 @@ def _masters():
             log.warning("mailserver_firewall: master %r is not an address, not allowed", addr)
     if __opts__.get("file_client") == "local" or __opts__.get("master_type") == "disable":
         return [], ""
-    ports = sorted({int(__opts__["publish_port"]), int(__opts__["master_port"])})
+    # a minion configured the usual way (only `master:`) has no publish_port in its options
+    ports = sorted(
+        {int(__opts__.get("publish_port") or 4505), int(__opts__.get("master_port") or 4506)}
+    )
     return out, ",".join(map(str, ports))
 
 
-def desired(settings):
+def desired(settings=None):
     """
-    The rules the formula wants, in ufw's terms (one per rule; ufw applies a rule from
-    ``any`` to IPv4 and IPv6 both).
+    The rules the formula wants, in ufw's terms: one per public service of the model (ufw
+    applies a rule from ``any`` to IPv4 and IPv6 both), the Salt master's, and the extra
+    rules of ``firewall:allow``.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt-call mailserver_firewall.desired "$(salt-call --out=json mailserver.settings ...)"
+        salt mx1 mailserver_firewall.desired
     """
-    rules = [
-        _rule(port, name=name)
-        for name, port in sorted(public_ports(settings).items(), key=lambda kv: kv[1])
-    ]
-    if settings["dns"]["authoritative"]["enabled"]:  # the zones answer the world
-        port = settings["dns"]["bind"]["port"]
-        rules += [_rule(port, proto, name="dns") for proto in ("udp", "tcp")]
+    settings = settings or __salt__["mailserver.current"]()
+    rules = [_rule(s["port"], s["proto"], name=s["name"]) for s in settings["services"]]
     masters, sports = _masters()
     rules += [_rule("any", src=m, sport=sports, name="salt-master") for m in masters]
     for extra in settings["firewall"]["allow"]:
@@ -140,7 +120,7 @@ def rules():
 
     .. code-block:: bash
 
-        salt-call mailserver_firewall.rules
+        salt mx1 mailserver_firewall.rules
     """
     seen, out = set(), {"mailserver": [], "other": []}
     for path in RULE_FILES:
@@ -177,7 +157,7 @@ def status():
 
     .. code-block:: bash
 
-        salt-call mailserver_firewall.status
+        salt mx1 mailserver_firewall.status
     """
     defaults = _settings_file(DEFAULTS_FILE)
     return {
@@ -195,7 +175,7 @@ def _active():
     return ret["retcode"] == 0 and "Status: active" in ret["stdout"]
 
 
-def plan(settings):
+def plan(settings=None):
     """
     What :py:func:`apply` would change: policies to set, rules to add and to delete, whether
     ufw is to be enabled. Empty lists and ``False`` when in force.
@@ -204,7 +184,7 @@ def plan(settings):
 
     .. code-block:: bash
 
-        salt-call mailserver_firewall.plan "$(salt-call --out=json mailserver.settings ...)"
+        salt mx1 mailserver_firewall.plan
     """
     st = status()
     want = {_key(r): r for r in desired(settings)}
@@ -248,7 +228,7 @@ def _set_policies(policies):
     os.replace(tmp, DEFAULTS_FILE)
 
 
-def apply(settings):
+def apply(settings=None):
     """
     Bring ufw to the formula's rules: policies first, then the allowed services (SSH and the
     Salt master before anything is denied), then tagged rules no longer wanted are deleted,
@@ -258,7 +238,7 @@ def apply(settings):
 
     .. code-block:: bash
 
-        salt-call mailserver_firewall.apply "$(salt-call --out=json mailserver.settings ...)"
+        salt mx1 mailserver_firewall.apply
     """
     todo = plan(settings)
     if todo["policies"]:

@@ -18,14 +18,15 @@ def _proc_path(key):
 
 def sysctl_status(settings):
     """
-    For each ``key: value`` of ``settings``: ``ok`` (already so), ``differs`` (current
-    value), or ``unavailable`` (no such key here).
+    For each ``key: value`` of ``settings``: ``ok`` (already so), ``differs`` (with the
+    current value), ``readonly`` (differs, and this host does not let us change it: a
+    container shares the host's kernel) or ``unavailable`` (no such key here).
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt-call mailserver_host.sysctl_status '{"net.ipv4.tcp_syncookies": 1}'
+        salt mx1 mailserver_host.sysctl_status '{"net.ipv4.tcp_syncookies": 1}'
     """
     out = {}
     for key, want in settings.items():
@@ -35,7 +36,13 @@ def sysctl_status(settings):
         except OSError:
             out[key] = {"state": "unavailable"}
             continue
-        out[key] = {"state": "ok" if have == str(want) else "differs", "current": have}
+        if have == str(want):
+            state = "ok"
+        elif os.access(_proc_path(key), os.W_OK):
+            state = "differs"
+        else:
+            state = "readonly"
+        out[key] = {"state": state, "current": have}
     return out
 
 
@@ -48,12 +55,15 @@ def sysctl_apply(settings):
 
     .. code-block:: bash
 
-        salt-call mailserver_host.sysctl_apply '{"net.ipv4.tcp_syncookies": 1}'
+        salt mx1 mailserver_host.sysctl_apply '{"net.ipv4.tcp_syncookies": 1}'
     """
     changed, skipped = {}, {}
     for key, st in sysctl_status(settings).items():
         if st["state"] == "unavailable":
             skipped[key] = "not available on this kernel or in this container"
+            continue
+        if st["state"] == "readonly":
+            skipped[key] = "read-only here (a container shares the host's kernel)"
             continue
         if st["state"] == "ok":
             continue
@@ -67,5 +77,13 @@ def sysctl_apply(settings):
 
 
 def reboot_required():
-    """True when an update asked for a reboot (``/run/reboot-required``)."""
+    """
+    True when an update asked for a reboot (``/run/reboot-required``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_host.reboot_required
+    """
     return os.path.exists("/run/reboot-required")

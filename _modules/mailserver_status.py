@@ -1,11 +1,11 @@
 """
-A status check in the spirit of Mail-in-a-Box's: what DNS publishes against what the host
-expects (A/AAAA, MX, forward-confirmed PTR for the EHLO name on IPv4 and IPv6, SPF, DMARC,
-DKIM, MTA-STS with the policy served over HTTPS, TLS-RPT, DNSSEC: the host's resolver
-validates, the parent's DS matches each zone the host signs), the certificate's names and
-expiry, every public service answering on every address,
-the mail store, and the mail queue. Structured results plus a short summary; the salt
-command exits non-zero when something is wrong.
+A status check in the spirit of Mail-in-a-Box's: what DNS publishes against every record the
+host needs published (``mailserver_dns.record_set``: A/AAAA, forward-confirmed PTR for the
+EHLO name, MX, SPF, DMARC, DKIM, MTA-STS with the policy served over HTTPS, TLS-RPT, TLSA,
+CAA), DNSSEC (the host's resolver validates, the parent's DS matches each zone the host
+signs), the certificate's names and expiry, every public service of the model answering on
+every address, the mail store, and the mail queue. Structured results plus a short summary;
+the salt command exits non-zero when something is wrong.
 """
 
 import datetime
@@ -35,88 +35,58 @@ def _resolve(name, rtype):
         return []
     except dns.exception.DNSException:
         return None
-    out = []
-    for rdata in answer:
-        if rtype == "TXT":
-            out.append(b"".join(rdata.strings).decode("utf-8", "replace"))
-        elif rtype == "MX":
-            out.append(str(rdata.exchange).rstrip(".").lower())
-        else:
-            out.append(str(rdata).rstrip(".").lower())
-    return out
+    if rtype == "TXT":
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
+    return [r.to_text() for r in answer]
 
 
 def _item(name, ok, detail):
     return {"name": name, "ok": bool(ok), "detail": detail}
 
 
-def _dns_checks(settings):
-    host = settings["hostname"]
-    addrs = __salt__["mailserver_dns.addresses"](settings)
-    keys = __salt__["mailserver_dkim.public_keys"](
-        settings["accounts"]["domains"], key_dir=settings["dkim"]["key_dir"]
-    )
+def _norm(rtype, value):
+    """A record's value as published and as wanted, made comparable."""
+    if rtype in ("A", "AAAA"):
+        return str(ipaddress.ip_address(value))
+    if rtype == "TXT":
+        return value
+    if rtype == "MX":  # the exchange; the preference is the admin's to choose
+        return value.split()[-1].rstrip(".").lower()
+    if rtype == "TXT-DKIM":
+        return "".join(value.split())
+    return " ".join(value.lower().rstrip(".").split())
+
+
+def _judge(records, published):
+    """Whether what DNS publishes satisfies the wanted ``records`` (one check item)."""
+    first = records[0]
+    rtype = first["type"]
+    if first["item"].startswith("DKIM"):
+        rtype = "TXT-DKIM"
+    want = sorted(_norm(rtype, r["value"]) for r in records)
+    if published is None:
+        return False, want, None
+    have = [p for p in published if p.startswith(first["select"])]
+    have = sorted(_norm(rtype, p) for p in have)
+    if first["match"] == "contains":
+        return set(want) <= set(have), want, have
+    return have == want, want, have
+
+
+def _record_checks(records):
+    """One item per check of the record set: each compares what DNS publishes with what the
+    host wants published (the same data the zones and the printed records are made from)."""
+    items = {}
+    for record in records:
+        items.setdefault(record["item"], []).append(record)
     out = []
-    for family, rtype in (("ipv4", "A"), ("ipv6", "AAAA")):
-        want = sorted(str(ipaddress.ip_address(a)) for a in addrs[family])
-        have = _resolve(host, rtype)
-        have = sorted(str(ipaddress.ip_address(a)) for a in have) if have else have
-        out.append(_item(f"{rtype} {host}", have == want, f"published {have}, host has {want}"))
-        for ip in want:
-            ptr = _resolve(ipaddress.ip_address(ip).reverse_pointer, "PTR")
-            ok = ptr == [host]
-            out.append(_item(f"PTR {ip}", ok, f"{ptr} (the EHLO name is {host})"))
-    want_tlsa = __salt__["mailserver_dns.tlsa"](settings["tls"]["cert_file"])
-    if want_tlsa:
-        name = f"_{settings['ports']['smtp']}._tcp.{host}"
-        have = _resolve(name, "TLSA")
-        out.append(
-            _item(
-                f"TLSA {name}",
-                have is not None and want_tlsa in have,
-                f"published {have}, the certificate's key gives {want_tlsa!r}",
-            )
-        )
-    acme = settings["tls"]["acme"]
-    if acme["enabled"] and acme["caa"]:
-        want_caa = f'0 issue "{acme["caa"]}"'
-        have = _resolve(host, "CAA")
-        out.append(
-            _item(
-                f"CAA {host}", have and want_caa in have, f"published {have}, expected {want_caa}"
-            )
-        )
-    dns_settings = settings["dns"]
-    for domain in settings["accounts"]["domains"]:
-        mx = _resolve(domain, "MX")
-        out.append(_item(f"MX {domain}", mx and host in mx, f"published {mx}, expected {host}"))
-        spf = [t for t in (_resolve(domain, "TXT") or []) if t.startswith("v=spf1")]
-        out.append(
-            _item(
-                f"SPF {domain}",
-                spf == [dns_settings["spf"]],
-                f"published {spf}, expected {dns_settings['spf']!r}",
-            )
-        )
-        dmarc = [t for t in (_resolve(f"_dmarc.{domain}", "TXT") or []) if t.startswith("v=DMARC1")]
-        out.append(
-            _item(
-                f"DMARC {domain}",
-                dmarc == [dns_settings["dmarc"]],
-                f"published {dmarc}, expected {dns_settings['dmarc']!r}",
-            )
-        )
-        for selector, key in sorted(keys.get(domain, {}).items()):
-            txt = _resolve(f"{selector}._domainkey.{domain}", "TXT") or []
-            ok = any(f"p={key['p']}" in t.replace(" ", "") for t in txt)
-            role = "signing" if key["active"] else "not signing"
-            out.append(
-                _item(
-                    f"DKIM {selector}._domainkey.{domain}",
-                    ok,
-                    f"{role}; " + ("published" if ok else "not published or different"),
-                )
-            )
+    for name, group in items.items():
+        published = _resolve(group[0]["name"], group[0]["type"])
+        ok, want, have = _judge(group, published)
+        detail = f"published {have}, expected {want}"
+        if name.startswith("PTR"):
+            detail += " (the EHLO name)"
+        out.append(_item(name, ok, detail))
     return out
 
 
@@ -143,7 +113,7 @@ def _dnssec_checks(settings):
     if settings["dns"]["resolver"]["enabled"]:
         ok, detail = _validates()
         out.append(_item("DNSSEC validation by the host's resolver", ok, detail))
-    for zone in __salt__["mailserver_bind.served"](settings):
+    for zone in settings["dns"]["zones"]:
         want = __salt__["mailserver_bind.ds_records"](zone)
         have = _resolve(zone, "DS")
         out.append(
@@ -200,54 +170,59 @@ def _fetch_policy(settings, name, ip):
     return status, body.decode("utf-8", "replace")
 
 
-def _mta_sts_checks(settings):
-    policy = __salt__["mailserver_dns.mta_sts_policy"](settings)
-    want_txt = f"v=STSv1; id={__salt__['mailserver_dns.mta_sts_id'](policy)}"
+def _policy_checks(settings):
+    """The MTA-STS policy each domain's ``mta-sts`` name serves over HTTPS."""
+    sts = settings["dns"]["mta_sts"]
     out = []
-    for domain in settings["accounts"]["domains"]:
-        txt = [t for t in (_resolve(f"_mta-sts.{domain}", "TXT") or []) if t.startswith("v=STSv1")]
-        name = f"mta-sts.{domain}"
+    for name in sts["names"]:
         addrs = (_resolve(name, "A") or []) + (_resolve(name, "AAAA") or [])
         if not addrs:
-            served = f"{name} does not resolve"
+            ok, detail = False, f"{name} does not resolve"
         else:
             try:
                 status, body = _fetch_policy(settings, name, addrs[0])
-                served = "served" if body == policy else f"{status}, not the policy: {body[:80]!r}"
+                ok = body == sts["policy"]
+                detail = "served" if ok else f"{status}, not the policy: {body[:80]!r}"
             except (OSError, ssl.SSLError) as exc:
-                served = f"not served over HTTPS from {addrs[0]}: {exc}"
-        mode = settings["dns"]["mta_sts"]["mode"]
-        out.append(
-            _item(
-                f"MTA-STS {domain}",
-                txt == [want_txt] and served == "served",
-                f"TXT published {txt}, expected {want_txt!r}; policy (mode {mode}) {served}",
-            )
-        )
-        rua = settings["dns"]["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
-        want = f"v=TLSRPTv1; rua={rua}"
-        have = [t for t in (_resolve(f"_smtp._tls.{domain}", "TXT") or []) if "TLSRPT" in t]
-        detail = f"published {have}, expected {want!r}"
-        out.append(_item(f"TLS-RPT {domain}", have == [want], detail))
+                ok, detail = False, f"not served over HTTPS from {addrs[0]}: {exc}"
+        out.append(_item(f"MTA-STS policy {name}", ok, f"mode {sts['mode']}: {detail}"))
     return out
+
+
+def _dns_query(ip, port, zone):
+    """Whether ``ip`` answers a query for ``zone``'s SOA over UDP on ``port``."""
+    import dns.exception  # pylint: disable=import-outside-toplevel
+    import dns.message  # pylint: disable=import-outside-toplevel
+    import dns.query  # pylint: disable=import-outside-toplevel
+
+    try:
+        dns.query.udp(dns.message.make_query(zone, "SOA"), ip, port=port, timeout=5)
+        return True, "answers"
+    except (dns.exception.DNSException, OSError) as exc:
+        return False, f"no answer ({exc})"
 
 
 def _service_checks(settings):
-    addrs = __salt__["mailserver_dns.addresses"](settings)
-    ports = {"ssh": settings["ssh"]["port"], **settings["ports"]}
+    addrs = settings["dns"]["addresses"]
+    zone = (settings["dns"]["zones"] or ["."])[0]
     out = []
-    for name, port in sorted(ports.items(), key=lambda kv: kv[1]):
+    for svc in settings["services"]:
+        if not svc["probe"]:
+            continue
         for ip in addrs["ipv4"] + addrs["ipv6"]:
-            try:
-                with socket.create_connection((ip, port), timeout=5):
-                    ok, detail = True, "answers"
-            except OSError as exc:
-                ok, detail = False, f"no answer ({exc.strerror or exc})"
-            out.append(_item(f"{name} {ip} port {port}", ok, detail))
+            if svc["proto"] == "udp":
+                ok, detail = _dns_query(ip, svc["port"], zone)
+            else:
+                try:
+                    with socket.create_connection((ip, svc["port"]), timeout=5):
+                        ok, detail = True, "answers"
+                except OSError as exc:
+                    ok, detail = False, f"no answer ({exc.strerror or exc})"
+            out.append(_item(f"{svc['name']} {ip} port {svc['port']}/{svc['proto']}", ok, detail))
     return out
 
 
-def _store_check(settings):
+def _store_check():
     state = __salt__["mailserver_store.status"]().get("state")
     return [_item("mail store", state == "unlocked", state)]
 
@@ -266,7 +241,7 @@ def _queue_check():
     return [_item("mail queue", waiting < QUEUE_WARN, detail)]
 
 
-def check(settings=None):
+def check():
     """
     Run every check; ``{"ok": bool, "checks": [{"name", "ok", "detail"}], "summary": text}``.
     The salt command exits non-zero when anything is wrong.
@@ -278,14 +253,14 @@ def check(settings=None):
         salt mx1 mailserver_status.check
         salt mx1 mailserver_status.check --out=json
     """
-    settings = settings or __salt__["mailserver.current"]()
+    settings = __salt__["mailserver.current"]()
     checks = (
-        _dns_checks(settings)
-        + _mta_sts_checks(settings)
+        _record_checks(__salt__["mailserver_dns.record_set"](settings))
+        + _policy_checks(settings)
         + _dnssec_checks(settings)
         + _cert_check(settings)
         + _service_checks(settings)
-        + _store_check(settings)
+        + _store_check()
         + _queue_check()
     )
     bad = [c for c in checks if not c["ok"]]

@@ -2,9 +2,9 @@
 The encrypted mail store: an EncFS (the guide's, paranoia mode) or gocryptfs volume that is
 locked after every boot until the admin unlocks it.
 
-The store's settings are written by the ``mailserver.store`` state to a root-only JSON file,
-so every function here works with no arguments, from ``salt-call`` on the host or through
-the master. The passphrase comes from a prompt without echo, from standard input, or sealed
+The store's settings come from the model (``mailserver.current``: the snapshot the highstate
+writes), so every function here works with no arguments, from ``salt-call`` on the host or
+through the master. The passphrase comes from a prompt without echo, from standard input, or sealed
 for this minion by the master's ``mailserver.unlock`` runner (encrypted to the minion's own
 key, so the event bus and the job cache only ever carry ciphertext). It is handed to the
 FUSE tool on its standard input: never in a process's arguments, a log or a return.
@@ -12,7 +12,6 @@ FUSE tool on its standard input: never in a process's arguments, a log or a retu
 
 import base64
 import getpass
-import json
 import logging
 import os
 import subprocess
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "mailserver_store"
 
-CONFIG = "/etc/mailserver/store.json"
 # the file each backend keeps in the cipher directory once initialized
 BACKENDS = {
     "encfs": {"config": ".encfs6.xml"},
@@ -37,52 +35,20 @@ def __virtual__():
     return __virtualname__
 
 
-def _config_path():
-    return __opts__.get("mailserver_store_config", CONFIG)
-
-
-def config():
-    """
-    The store's settings (backend, cipher_dir, mount_point, dependents, ...), as the state
-    wrote them; an empty dict when the store is not configured on this host.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-call mailserver_store.config
-    """
+def _config():
+    """The store's settings (backend, cipher_dir, mount_point, dependents, subdirs) from the
+    model; an empty dict when this host has none yet."""
     try:
-        with open(_config_path(), encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
+        return __salt__["mailserver.current"]()["store"]
+    except CommandExecutionError:
         return {}
 
 
-def write_config(settings):
-    """Write the store's settings (root only). Returns True when the file changed."""
-    text = json.dumps(settings, indent=2, sort_keys=True) + "\n"
-    path = _config_path()
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return False
-    except FileNotFoundError:
-        pass
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return True
-
-
 def _need_config():
-    cfg = config()
+    cfg = _config()
     if not cfg:
         raise CommandExecutionError(
-            f"the mail store is not configured on this host ({_config_path()} is missing); "
-            "apply the mailserver.store state first"
+            "the mail store is not configured on this host yet: apply the highstate first"
         )
     return cfg
 
@@ -93,11 +59,13 @@ def _is_mounted(path):
         return any(line.split()[1] == path for line in fh)
 
 
-def unlock_command(minion_id=None):
-    """The exact commands that unlock this host's store (for notifications and errors)."""
-    minion_id = minion_id or __opts__.get("id", "<minion>")
+def _unlock_command():
+    """The exact commands that unlock this host's store: what the status says, and so the
+    state's comment and the master's notification."""
+    if _masterless():
+        return "salt-call --local mailserver_store.unlock   (on the host)"
     return (
-        f"salt-run mailserver.unlock {minion_id}   (on the master), or "
+        f"salt-run mailserver.unlock {__opts__.get('id', '<minion>')}   (on the master), or "
         "salt-call mailserver_store.unlock   (on the host)"
     )
 
@@ -112,7 +80,7 @@ def status():
 
         salt-call mailserver_store.status
     """
-    cfg = config()
+    cfg = _config()
     if not cfg:
         return {"state": "unconfigured"}
     marker = os.path.join(cfg["cipher_dir"], BACKENDS[cfg["backend"]]["config"])
@@ -130,9 +98,10 @@ def status():
         "dependents": cfg.get("dependents", []),
     }
     if state == "locked":
-        out["unlock"] = unlock_command()
+        out["unlock"] = _unlock_command()
     if state == "uninitialized":
-        out["initialize"] = "salt-call mailserver_store.initialize   (on the host)"
+        local = " --local" if _masterless() else ""
+        out["initialize"] = f"salt-call{local} mailserver_store.initialize   (on the host)"
     return out
 
 
@@ -277,6 +246,16 @@ def _after_unlock(cfg):
     )
 
 
+def _masterless():
+    return __opts__.get("file_client") == "local" or __opts__.get("master_type") == "disable"
+
+
+def _next_step():
+    if _masterless():
+        return "apply the highstate (salt-call --local state.apply) to start the services"
+    return "the master's reactor restarts the services (a highstate does too)"
+
+
 def unlock(sealed=None):
     """
     Unlock the store: prompts without echo, or reads the passphrase from standard input
@@ -307,7 +286,7 @@ def unlock(sealed=None):
         )
     _mount(cfg, passphrase)
     _after_unlock(cfg)
-    return {"state": "unlocked", "comment": "unlocked; the master restarts the dependents"}
+    return {"state": "unlocked", "comment": f"unlocked; {_next_step()}"}
 
 
 def lock():
@@ -344,7 +323,7 @@ def restart_dependents():
     """
     cfg = _need_config()
     if status()["state"] != "unlocked":
-        raise CommandExecutionError("the mail store is locked: " + unlock_command())
+        raise CommandExecutionError("the mail store is locked: " + _unlock_command())
     result = {}
     for unit in cfg.get("dependents", []):
         if not __salt__["service.available"](unit):
@@ -354,7 +333,7 @@ def restart_dependents():
         while not __salt__["service.status"](unit) and time.monotonic() < deadline:
             time.sleep(0.5)
         result[unit] = bool(__salt__["service.status"](unit))
-    if "postfix" in result:  # what waited in our queue goes out now
+    if any(unit.startswith("postfix") for unit in result):  # what waited here goes out now
         __salt__["cmd.run_all"](["postqueue", "-f"], python_shell=False)
     return result
 

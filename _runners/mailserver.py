@@ -52,8 +52,7 @@ def _notify(minion, status):
     text = (
         f"The encrypted mail store on {minion} is LOCKED (backend {status.get('backend')}, "
         f"{status.get('mount_point')}). Mail waits in the senders' queues until you unlock "
-        f"it.\nUnlock with: salt-run mailserver.unlock {minion}   (on the master), or "
-        "salt-call mailserver_store.unlock   (on the host)."
+        f"it.\nUnlock with: {status.get('unlock')}."
     )
     sent = {"event": f"mailserver/store/locked/{minion}", "log": True}
     log.warning("mailserver: %s", text.replace("\n", " "))

@@ -11,16 +11,17 @@ def __virtual__():
     return __virtualname__
 
 
-def synced(name, accounts, mail_root=None, purge=False):
+def synced(name):
     """
-    Reconcile the database ``name`` with ``accounts`` (``domains``, ``mailboxes``,
-    ``aliases`` as in pillar) in one transaction. Removed mailboxes can no longer log in or
-    receive; their mail is moved aside under ``mail_root/.removed`` and deleted only when
-    ``purge`` is true. ``changes`` name what changed, never a hash.
+    Reconcile the database ``name`` with the pillar's domains, mailboxes and aliases (as
+    this run's model checked them) in one transaction. Removed mailboxes can no longer log
+    in or receive; their mail is moved aside under the store's ``.removed`` directory and
+    deleted only when ``purge_removed_mailboxes`` is true. ``changes`` name what changed,
+    never a hash.
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
     if __opts__["test"]:
-        ops = __salt__["mailserver_accounts.diff"](accounts, name)
+        ops = __salt__["mailserver_accounts.diff"](database=name)
         if ops:
             ret["result"] = None
             ret["changes"] = ops
@@ -29,11 +30,11 @@ def synced(name, accounts, mail_root=None, purge=False):
             ret["comment"] = "accounts are in sync with pillar"
         return ret
     # sync reads, plans and writes in one transaction; with nothing to do it writes nothing
-    done = __salt__["mailserver_accounts.sync"](accounts, name, mail_root, purge)
+    done = __salt__["mailserver_accounts.sync"](database=name)
     if not done:
         ret["comment"] = "accounts are in sync with pillar"
         return ret
-    left = __salt__["mailserver_accounts.diff"](accounts, name)
+    left = __salt__["mailserver_accounts.diff"](database=name)
     if left:
         ret["result"] = False
         ret["comment"] = f"still differs after sync: {sorted(left)}"

@@ -1,7 +1,7 @@
 """
-State for a zone BIND serves for the mail domains: the zone file holds exactly the records
-the host should publish, with a serial raised only when they change, and is checked with
-named-checkzone before it replaces the file BIND reads.
+State for the zones BIND serves for the mail domains: each zone file holds exactly the
+records the host should publish, with a serial raised only when they change, and is checked
+with named-checkzone before it replaces the file BIND reads.
 """
 
 import difflib
@@ -16,57 +16,72 @@ def __virtual__():
     return __virtualname__
 
 
-def zone(name, zone_file, settings, user="bind", group="bind"):
-    """
-    The zone file of ``name`` holds SOA, NS and every record of the zone, computed when the
-    state runs (the DKIM keys and the certificate made earlier in the run are in it).
-    Reloading BIND is the service state's job (watch this state).
-    """
-    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    lines = __salt__["mailserver_bind.zones"](settings).get(name)
-    if lines is None:
-        ret["result"] = False
-        ret["comment"] = f"{name} is not a zone this host serves"
-        return ret
+def _read(path):
     try:
-        with open(zone_file, encoding="utf-8") as fh:
-            old = fh.read()
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
     except FileNotFoundError:
-        old = ""
-    old_serial = __salt__["mailserver_bind.file_serial"](old)
-    if old and old == __salt__["mailserver_bind.zone_text"](name, lines, settings, old_serial):
-        ret["comment"] = f"zone {name} is up to date (serial {old_serial})"
-        return ret
-    serial = __salt__["mailserver_bind.next_serial"](old_serial)
-    text = __salt__["mailserver_bind.zone_text"](name, lines, settings, serial)
-    diff = [
+        return ""
+
+
+def _changed_records(old, new):
+    return [
         line
-        for line in difflib.unified_diff(old.splitlines(), text.splitlines(), lineterm="", n=0)
+        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
         if line[:1] in "+-" and line[:3] not in ("+++", "---") and " IN SOA " not in line
     ]
-    ret["changes"] = {"serial": {"old": old_serial, "new": serial}, "records": diff}
+
+
+def zones_written(name, user="bind", group="bind"):
+    """
+    Every zone of the model's ``dns:zones`` has its file ``<name>/<zone>.zone`` holding SOA,
+    NS and every record of the zone, computed once when the state runs (so the DKIM keys and
+    the certificate made earlier in the run are in it). Reloading BIND is the service
+    state's job (watch this state).
+    """
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    settings = __salt__["mailserver.current"]()
+    mod = "mailserver_bind."
+    todo = {}
+    for zone, lines in __salt__[mod + "zones"](settings).items():
+        path = os.path.join(name, f"{zone}.zone")
+        old = _read(path)
+        old_serial = __salt__[mod + "file_serial"](old)
+        if old and old == __salt__[mod + "zone_text"](zone, lines, settings, old_serial):
+            continue
+        serial = __salt__[mod + "next_serial"](old_serial)
+        text = __salt__[mod + "zone_text"](zone, lines, settings, serial)
+        todo[zone] = (path, text, {"serial": {"old": old_serial, "new": serial},
+                                   "records": _changed_records(old, text)})  # fmt: skip
+    if not todo:
+        ret["comment"] = f"{len(settings['dns']['zones'])} zone(s) up to date"
+        return ret
     if __opts__["test"]:
         ret["result"] = None
-        ret["comment"] = f"zone {name} would get serial {serial}"
+        ret["changes"] = {zone: change for zone, (_, _, change) in todo.items()}
+        ret["comment"] = "would write zone(s) " + ", ".join(sorted(todo))
         return ret
-    tmp = zone_file + ".new"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    check = __salt__["cmd.run_all"](
-        ["named-checkzone", "-k", "fail", "-n", "fail", name, tmp],
-        python_shell=False,
-        ignore_retcode=True,
-    )
-    if check["retcode"] != 0:
-        os.unlink(tmp)
-        ret["result"] = False
-        ret["changes"] = {}
-        ret["comment"] = f"named-checkzone refused zone {name}, kept the old file: " + (
-            check["stdout"] or check["stderr"]
+    refused = []
+    for zone, (path, text, change) in sorted(todo.items()):
+        tmp = path + ".new"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        check = __salt__["cmd.run_all"](
+            ["named-checkzone", "-k", "fail", "-n", "fail", zone, tmp],
+            python_shell=False,
+            ignore_retcode=True,
         )
-        return ret
-    __salt__["file.chown"](tmp, user, group)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, zone_file)
-    ret["comment"] = f"zone {name} written with serial {serial}"
+        if check["retcode"] != 0:
+            os.unlink(tmp)
+            refused.append(f"{zone}: {check['stdout'] or check['stderr']}")
+            continue
+        __salt__["file.chown"](tmp, user, group)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        ret["changes"][zone] = change
+    written = ", ".join(f"{z} (serial {c['serial']['new']})" for z, c in ret["changes"].items())
+    ret["comment"] = f"written: {written}" if written else ""
+    if refused:
+        ret["result"] = False
+        ret["comment"] += "; named-checkzone refused, the old file kept: " + "; ".join(refused)
     return ret

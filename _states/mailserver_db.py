@@ -61,15 +61,14 @@ def schema_present(name):
     return ret
 
 
-def reader_present(name, database, secret_file, postfix_dir, dovecot_file):
+def reader_present(name):
     """
-    The read-only user ``name`` (SELECT on ``database`` only), its password generated on the
-    minion and kept in ``secret_file`` (root only), and the client files of Postfix
-    (``postfix_dir``) and Dovecot (``dovecot_file``) that carry it.
+    The read-only user ``name`` (the model's ``mariadb:reader``: SELECT on the mail database
+    only), its password generated on the minion and kept in a root-only file, and the client
+    files of Postfix and Dovecot that carry it.
     """
     ret = _ret(name)
-    args = (database, name, secret_file, postfix_dir, dovecot_file)
-    todo = __salt__["mailserver_db.reader_status"](*args)
+    todo = __salt__["mailserver_db.reader_status"]()
     if not todo:
         ret["comment"] = f"read-only user {name} and its client files are in place"
         return ret
@@ -78,8 +77,8 @@ def reader_present(name, database, secret_file, postfix_dir, dovecot_file):
         ret["changes"] = {"todo": todo}
         ret["comment"] = "would: " + "; ".join(todo)
         return ret
-    done = __salt__["mailserver_db.ensure_reader"](*args)
-    left = __salt__["mailserver_db.reader_status"](*args)
+    done = __salt__["mailserver_db.ensure_reader"]()
+    left = __salt__["mailserver_db.reader_status"]()
     if left:
         ret["result"] = False
         ret["comment"] = "could not: " + "; ".join(left)

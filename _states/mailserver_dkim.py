@@ -12,9 +12,12 @@ def __virtual__():
     return __virtualname__
 
 
-def keys_present(name, domains, bits=2048, rotate_after_days=0, retire_after_days=7):
+def keys_present(
+    name, domains, bits=2048, rotate_after_days=0, retire_after_days=7, user="opendkim"
+):
     """
-    A DKIM key of ``bits`` for each of ``domains`` under the key directory ``name``; a domain
+    A DKIM key of ``bits`` for each of ``domains`` under the key directory ``name``, owned by
+    ``user`` (OpenDKIM's, which refuses keys others can read); a domain
     without one gets a new key, which signs at once. Rotation (``rotate_after_days``, 0:
     only when started by hand with ``mailserver_dkim.rotate``): a successor is made and
     published but signs only once DNS serves it; the old key stays published for
@@ -50,12 +53,12 @@ def keys_present(name, domains, bits=2048, rotate_after_days=0, retire_after_day
     for domain, wanted in todo.items():
         done = {}
         if wanted.get("new key"):
-            sel = __salt__[mod + "generate"](domain, bits=bits, key_dir=name)
+            sel = __salt__[mod + "generate"](domain, bits=bits, key_dir=name, user=user)
             __salt__[mod + "activate"](domain, sel, key_dir=name)
             done["new key"] = sel
         if wanted.get("start"):
             done["successor (published, not signing yet)"] = __salt__[mod + "rotate"](
-                domain, bits=bits, key_dir=name
+                domain, bits=bits, key_dir=name, user=user
             )
         if wanted.get("switch"):
             done["switched"] = __salt__[mod + "switch"](

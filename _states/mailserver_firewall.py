@@ -29,14 +29,14 @@ def _short(rule):
     return [f"{src}{sport}to port {rule['dport']}/{rule['proto']}".strip()]
 
 
-def enabled(name, settings):
+def enabled(name):
     """
     ufw enabled with default deny incoming (IPv4 and IPv6), the formula's public services and
     the Salt master allowed, tagged rules no longer wanted deleted. Rules added by hand are
     kept and named in the comment.
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    todo = __salt__["mailserver_firewall.plan"](settings)
+    todo = __salt__["mailserver_firewall.plan"]()
     changes = _describe(todo)
     other = __salt__["mailserver_firewall.rules"]()["other"]
     note = f"; {len(other)} rule(s) not managed by the formula kept" if other else ""
@@ -48,8 +48,8 @@ def enabled(name, settings):
         ret["changes"] = changes
         ret["comment"] = "firewall would change" + note
         return ret
-    __salt__["mailserver_firewall.apply"](settings)
-    left = _describe(__salt__["mailserver_firewall.plan"](settings))
+    __salt__["mailserver_firewall.apply"]()
+    left = _describe(__salt__["mailserver_firewall.plan"]())
     ret["changes"] = changes
     if left:
         ret["result"] = False

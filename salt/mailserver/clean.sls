@@ -1,13 +1,22 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Undo the formula's services and configuration, in the reverse order of init.sls.
-# Mail, the database and the TLS key are data: clean leaves them in place.
+# Undo the formula, in the reverse order of init.sls: its services stop, its packages and its
+# files go. Data stays (mail in the store, the database, DKIM and DNSSEC keys, certificates)
+# unless `clean:database` or `clean:mail_store` asks otherwise; the admin's way in stays.
 include:
   - .dovecot.clean
-  - .web.clean
   - .postfix.clean
   - .mariadb.clean
+  - .bind.clean
+  - .dmarc.clean
+  - .dkim.clean
+  - .store.clean
+  - .web.clean
+  - .tls.clean
   - .fail2ban.clean
   - .firewall.clean
+  - .updates.clean
+  - .chrony.clean
+  - .kernel.clean
   - .ssh.clean
   - .base.clean

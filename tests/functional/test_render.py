@@ -1,10 +1,32 @@
-"""Every SLS of the formula renders against the example pillar; bad pillar stops the render."""
+"""Every SLS of the formula renders against the example pillar; the configuration files the
+templates make say what the model says; bad pillar stops the render."""
 
 from __future__ import annotations
 
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import yaml
 
 from tests.conftest import REPO
+
+EXAMPLE = yaml.safe_load((REPO / "pillar/mailserver.sls").read_text())["mailserver"]
+
+
+def merged(base, over):
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and key in out else value
+    return out
+
+
+def model(modules, over=None):
+    """The model of the example pillar with ``over`` merged over it (as a pillar override)."""
+    return modules.mailserver.settings(None, merged(EXAMPLE, over or {}))
 
 
 def all_sls() -> list[str]:
@@ -16,6 +38,27 @@ def all_sls() -> list[str]:
             parts.pop()
         names.append(".".join(parts))
     return names
+
+
+def low(modules, sls, pillar=None):
+    """The state chunks of ``sls`` (``names`` expanded), by name of the file or the state."""
+    kwargs = {"pillar": pillar} if pillar else {}
+    chunks = modules.state.show_low_sls(sls, **kwargs)
+    assert isinstance(chunks, list) and all(isinstance(c, dict) for c in chunks), chunks
+    return chunks
+
+
+def rendered(modules, sls, name, pillar=None) -> str:
+    """The text the file state for ``name`` writes: its template rendered with its context,
+    as the minion renders it."""
+    chunk = next(c for c in low(modules, sls, pillar) if c["state"] == "file" and c["name"] == name)
+    source = chunk["source"]
+    assert source.startswith("salt://"), source
+    text = (REPO / "salt" / source[len("salt://") :]).read_text()
+    context = {**(chunk.get("defaults") or {}), **(chunk.get("context") or {})}
+    return modules.file.apply_template_on_contents(
+        text, template="jinja", context=context, defaults=None, saltenv="base"
+    )
 
 
 def test_there_is_something_to_render():
@@ -32,10 +75,86 @@ def test_sls_renders_with_example_pillar(modules, sls):
         assert body["__sls__"].startswith("mailserver")
 
 
-def test_jails_read_the_journal_and_close_the_ports_of_the_map(modules):
-    ret = modules.state.show_sls("mailserver.fail2ban")
-    body = ret["mailserver-fail2ban-file-managed-jails"]["file"]
-    text = next(arg["contents"] for arg in body if "contents" in arg)
+def test_configuration_text_comes_from_templates_under_files(modules):
+    """One rule: a file state of the formula writes a template from <service>/files/ (or a
+    secret from pillar, or the content of another file), never text written in the SLS."""
+    for chunk in low(modules, "mailserver"):
+        if chunk["state"] != "file" or chunk["fun"] != "managed":
+            continue
+        ok = (
+            (
+                str(chunk.get("source", "")).startswith("salt://mailserver/")
+                and "/files/" in chunk["source"]
+            )
+            or "contents_pillar" in chunk
+            or str(chunk.get("source", "")).startswith("/etc/")
+        )
+        assert ok, f"{chunk['__id__']} ({chunk['name']}) writes text from the SLS"
+        assert "contents" not in chunk, chunk["__id__"]
+
+
+def test_main_cf_names_the_milters_maps_and_certificate_of_the_model(modules):
+    text = rendered(modules, "mailserver.postfix.config", "/etc/postfix/main.cf")
+    assert "myhostname = mx1.example.com\n" in text
+    assert "smtpd_milters = inet:127.0.0.1:8891, inet:127.0.0.1:8893\n" in text
+    assert "non_smtpd_milters = inet:127.0.0.1:8891\n" in text
+    assert "milter_default_action = tempfail\n" in text  # mail waits while a milter is down
+    assert (
+        "smtpd_tls_chain_files = /etc/mailserver/tls/privkey.pem, "
+        "/etc/mailserver/tls/fullchain.pem\n" in text
+    )
+    for name in ("virtual-mailbox-domains", "virtual-mailbox-maps", "virtual-alias-maps"):
+        assert f"proxy:mysql:/etc/postfix/sql/{name}.cf" in text
+    assert "virtual_transport = lmtp:unix:private/dovecot-lmtp\n" in text
+    assert "message_size_limit = 52428800\n" in text
+
+
+def test_master_cf_listens_on_the_ports_of_the_model_with_submission_rules(modules):
+    text = rendered(modules, "mailserver.postfix.config", "/etc/postfix/master.cf")
+    services = {line.split()[0]: line for line in text.splitlines() if " inet " in line}
+    assert set(services) == {"25", "587", "465"}
+    submissions = text.split("\n465 ")[1].split("\npickup")[0]
+    assert "-o smtpd_tls_wrappermode=yes" in submissions
+    assert "-o smtpd_sasl_auth_enable=yes" in submissions
+    assert "-o smtpd_sender_restrictions=reject_non_fqdn_sender,reject_sender_login_mismatch" in (
+        submissions
+    )
+    assert "-o milter_macro_daemon_name=ORIGINATING" in submissions
+    smtp = text.split("\n25 ")[1].split("\n587 ")[0]
+    assert "sasl_auth_enable=yes" not in smtp  # the MX never offers AUTH
+
+
+def test_dovecot_conf_serves_the_model_s_ports_mailboxes_and_certificate(modules):
+    text = rendered(modules, "mailserver.dovecot.config", "/etc/dovecot/dovecot.conf")
+    assert "ssl_cert = </etc/mailserver/tls/fullchain.pem\n" in text
+    assert "ssl_key = </etc/mailserver/tls/privkey.pem\n" in text
+    assert "ssl = required\n" in text and "disable_plaintext_auth = yes\n" in text
+    assert "home=/mail/decrypted-mail/vhosts/%d/%n" in text
+    assert "mail_location = maildir:~/Maildir:VOLATILEDIR=/run/dovecot-volatile/%d/%n\n" in text
+    assert "maildir_copy_with_hardlinks = no" in text  # EncFS paranoia: no hard links
+    for port in ("port = 143", "port = 993", "port = 4190"):
+        assert port in text
+    assert "args = /etc/dovecot/dovecot-sql.conf.ext" in text
+    assert "postmaster_address = postmaster@example.com" in text
+
+
+def test_opendkim_conf_signs_for_submission_and_asks_the_hosts_resolver(modules):
+    text = rendered(modules, "mailserver.dkim.config", "/etc/opendkim.conf")
+    assert "Socket                  inet:8891@127.0.0.1\n" in text
+    assert (
+        "Mode                    sv\n" in text and "MTA                     ORIGINATING\n" in text
+    )
+    assert "KeyTable                file:/etc/opendkim/keys/../key.table" not in text
+    assert "KeyTable                file:/etc/opendkim/key.table\n" in text
+    assert "SigningTable            refile:/etc/opendkim/signing.table\n" in text
+    assert "Nameservers             127.0.0.1,::1\n" in text
+    assert "AuthservID              mx1.example.com\n" in text
+
+
+def test_jails_read_the_journal_and_close_the_ports_of_the_model(modules):
+    text = rendered(
+        modules, "mailserver.fail2ban.config", "/etc/fail2ban/jail.d/90-mailserver.local"
+    )
     assert "backend = systemd" in text
     assert "198.51.100.20 2001:db8:100::20" in text  # the example pillar's ignoreip
     jails = text.split("\n[")
@@ -53,10 +172,33 @@ def test_highstate_top_targets_mail_hosts(modules):
 
 
 def test_mailname_comes_from_pillar(modules):
-    ret = modules.state.show_sls("mailserver.base.config")
-    body = ret["mailserver-base-config-file-managed-mailname"]["file"]
-    assert {"contents": "example.com"} in body
-    assert {"name": "/etc/mailname"} in body
+    assert rendered(modules, "mailserver.base.config", "/etc/mailname") == "example.com\n"
+
+
+def test_the_mta_is_the_instance_postfix_runs_not_debians_wrapper(modules):
+    """The bug: `service.running: postfix` checked Debian's wrapper, which is active while the
+    MTA itself (postfix@-) failed its store condition."""
+    ret = modules.state.show_sls("mailserver.postfix.service")
+    running = ret["mailserver-postfix-service-running"]["service"]
+    assert {"name": "postfix@-"} in running
+    assert ret["mailserver-postfix-service-enabled"]["service"][0] == {"name": "postfix"}
+    dropins = [c["name"] for c in low(modules, "mailserver.store.config") if c["state"] == "file"]
+    assert "/etc/systemd/system/postfix@-.service.d/mailserver-store.conf" in dropins
+
+
+def test_nothing_requires_the_resolver_but_its_own_states(modules):
+    """Receiving mail and serving IMAP do not need outbound DNS: no state outside BIND's
+    sub-state requires it (the bug: a resolver that could not answer at the first highstate
+    kept Postfix from being configured)."""
+    for chunk in low(modules, "mailserver"):
+        if chunk["__sls__"].startswith("mailserver.bind"):
+            continue
+        for kind in ("require", "watch", "onchanges", "prereq"):
+            for req in chunk.get(kind, []):
+                target = str(next(iter(req.values())))
+                assert "mailserver-bind" not in target and "mailserver.bind" not in target, (
+                    f"{chunk['__id__']} {kind}s {req}"
+                )
 
 
 @pytest.mark.parametrize(
@@ -67,6 +209,7 @@ def test_mailname_comes_from_pillar(modules):
         ({"base": ["x"]}, "mailserver:base", "must be a mapping"),
         ({"base": {"pkgs": "openssl"}}, "mailserver:base:pkgs", "must be list"),
         ({"mailname": "-bad-.example"}, "mailserver:mailname", "not a domain name"),
+        ({"ports": {"smtp": True}}, "mailserver:ports:smtp", "must be int, not bool"),
         (
             {"fail2ban": {"ignoreip": ["198.51.100.300"]}},
             "mailserver:fail2ban:ignoreip",
@@ -140,42 +283,39 @@ def test_acme_replaces_the_self_signed_certificate_and_opens_http(modules):
     body = ret["mailserver-tls-acme-certificate"]["mailserver_acme"]
     names = ["mx1.example.com", "mta-sts.example.com", "mta-sts.example.org", "mail.example.org"]
     assert {"domains": names} in body
-    fw = modules.state.show_sls("mailserver.firewall", pillar=pillar)
-    settings = next(a["settings"] for a in fw["mailserver-firewall-enabled"]["mailserver_firewall"]
-                    if "settings" in a)  # fmt: skip
-    ports = {r["dport"] for r in modules.mailserver_firewall.desired(settings)}
+    ports = {
+        r["dport"]
+        for r in modules.mailserver_firewall.desired(model(modules, pillar["mailserver"]))
+    }
     assert "80" in ports  # HTTP-01 validation
 
 
 def test_the_web_server_serves_the_mta_sts_policy_on_https_only(modules):
-    ret = modules.state.show_sls("mailserver.web")
-    assert isinstance(ret, dict), ret
-    policy = ret["mailserver-web-file-managed-mta-sts-policy"]["file"]
-    contents = next(a["contents"] for a in policy if "contents" in a)
-    assert "mode: testing\nmx: mx1.example.com\n" in contents  # self-signed: testing
-    site = ret["mailserver-web-file-managed-site"]["file"]
-    context = next(a["context"] for a in site if "context" in a)
-    assert context["names"] == ["mta-sts.example.com", "mta-sts.example.org"]
-    assert context["port"] == 443
+    policy = rendered(
+        modules,
+        "mailserver.web.config",
+        "/var/www/mailserver/mta-sts/.well-known/mta-sts.txt",
+    )
+    assert policy == "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
+    site = rendered(modules, "mailserver.web.config", "/etc/nginx/sites-available/mailserver")
+    assert "server_name mta-sts.example.com mta-sts.example.org;" in site
+    assert "listen 443 ssl default_server;" in site and "listen 80" not in site
 
 
 def test_an_authoritative_host_serves_signed_zones_and_opens_port_53(modules):
     pillar = {"mailserver": {"dns": {"authoritative": {"enabled": True, "reverse": False}}}}
     ret = modules.state.show_sls("mailserver.bind", pillar=pillar)
     assert isinstance(ret, dict), ret
-    zones = sorted(k for k in ret if k.startswith("mailserver-bind-zone-"))
-    assert zones == ["mailserver-bind-zone-example.com", "mailserver-bind-zone-example.org"]
-    fw = modules.state.show_sls("mailserver.firewall", pillar=pillar)
-    settings = next(a["settings"] for a in fw["mailserver-firewall-enabled"]["mailserver_firewall"]
-                    if "settings" in a)  # fmt: skip
-    rules = {(r["proto"], r["dport"]) for r in modules.mailserver_firewall.desired(settings)}
+    assert "mailserver-bind-zones-written" in ret
+    local = rendered(modules, "mailserver.bind.config", "/etc/bind/named.conf.local", pillar)
+    assert 'zone "example.com" {' in local and 'zone "example.org" {' in local
+    authoritative = model(modules, pillar["mailserver"])
+    rules = {(r["proto"], r["dport"]) for r in modules.mailserver_firewall.desired(authoritative)}
     assert {("udp", "53"), ("tcp", "53")} <= rules
     # a resolver only: no zones, nothing opened
     ret = modules.state.show_sls("mailserver.bind")
-    assert not [k for k in ret if k.startswith("mailserver-bind-zone-")]
-    settings["dns"]["authoritative"]["enabled"] = False
-    rules = {r["dport"] for r in modules.mailserver_firewall.desired(settings)}
-    assert "53" not in rules
+    assert "mailserver-bind-zones-written" not in ret
+    assert "53" not in {r["dport"] for r in modules.mailserver_firewall.desired(model(modules))}
 
 
 def test_with_acme_the_zones_come_before_the_ca_and_again_after_a_new_certificate(modules):
@@ -183,9 +323,37 @@ def test_with_acme_the_zones_come_before_the_ca_and_again_after_a_new_certificat
     pillar = {"mailserver": {"dns": dns, "tls": {"acme": {"enabled": True}}}}
     ret = modules.state.show_sls("mailserver", pillar=pillar)
     assert isinstance(ret, dict), ret
-    zone = ret["mailserver-bind-zone-example.com"]["mailserver_bind"]
-    require_in = next(a["require_in"] for a in zone if "require_in" in a)
+    zones = ret["mailserver-bind-zones-written"]["mailserver_bind"]
+    require_in = next(a["require_in"] for a in zones if "require_in" in a)
     assert {"mailserver_acme": "mailserver-tls-acme-certificate"} in require_in
-    again = ret["mailserver-bind-zone-example.com-certificate"]["mailserver_bind"]
+    again = ret["mailserver-bind-zones-written-certificate"]["mailserver_bind"]
     onchanges = next(a["onchanges"] for a in again if "onchanges" in a)
     assert onchanges == [{"mailserver_acme": "mailserver-tls-acme-certificate"}]
+
+
+def test_a_minion_without_the_formulas_libraries_is_told_what_to_install(tmp_path):
+    """The bug: the first render failed with `Jinja error: 'mailserver_accounts.validate'`.
+    Here passlib cannot be imported by Salt's Python; the render names it and the command."""
+    shadow = tmp_path / "shadow" / "passlib"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('passlib is not installed here')\n")
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "minion").write_text(
+        f"id: mx1\nfile_client: local\nroot_dir: {tmp_path / 'root'}\n"
+        f"file_roots: {{base: [{REPO / 'salt'}]}}\npillar_roots: {{base: [{REPO / 'pillar'}]}}\n"
+        f"module_dirs: [{REPO}]\n"
+    )
+    salt_call = str(Path(sys.executable).with_name("salt-call"))
+    proc = subprocess.run(
+        [salt_call, "-c", str(conf), "--local", "state.show_sls", "mailserver.base"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "shadow")},
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "lacks passlib" in out, out[-3000:]
+    assert "salt-pip install passlib pymysql dnspython" in out

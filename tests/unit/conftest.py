@@ -1,29 +1,96 @@
-"""Unit tier: the execution modules loaded as plain Python, Salt's dunders stubbed."""
+"""Unit tier: the execution modules loaded as plain Python, wired to each other through one
+``__salt__`` as Salt's loader wires them, with grains, options and a context of the test's
+choosing. No daemon, no service, no network."""
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 
 import pytest
 
 from tests.conftest import REPO
 
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn/PVmGb8LIlzFP973B6n x"
+ADMIN = {"admin": {"name": "ops", "ssh_keys": [KEY]}}
+GRAINS = {
+    "id": "mx1",
+    "fqdn": "mail.example.org",
+    "ipv4": ["127.0.0.1", "198.51.100.10"],
+    "ipv6": ["::1", "fe80::1", "2001:db8:100::10"],
+    "dns": {"nameservers": ["198.51.100.20"]},
+}
+MODULES = [
+    "mailserver",
+    "mailserver_accounts",
+    "mailserver_bind",
+    "mailserver_dkim",
+    "mailserver_dns",
+    "mailserver_firewall",
+    "mailserver_status",
+    "mailserver_store",
+]
 
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"unit_{name}", REPO / "_modules" / f"{name}.py")
+
+def load(name: str, kind: str = "_modules"):
+    spec = importlib.util.spec_from_file_location(f"unit_{kind}_{name}", REPO / kind / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-@pytest.fixture
-def accounts():
-    return load("mailserver_accounts")
+class Minion:
+    """The formula's modules with one ``__salt__``, ``__context__``, ``__grains__`` and
+    ``__opts__`` between them. ``salt`` takes stand-ins for Salt's own functions."""
+
+    def __init__(self, opts: dict | None = None):
+        self.salt: dict = {}
+        self.context: dict = {}
+        self.grains = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in GRAINS.items()}
+        self.opts = {"id": "mx1", **(opts or {})}
+        self.mods: dict = {}
+        for name in MODULES:
+            self.load(name)
+
+    def load(self, name: str):
+        module = load(name)
+        module.__salt__ = self.salt
+        module.__context__ = self.context
+        module.__grains__ = self.grains
+        module.__opts__ = self.opts
+        virtual = getattr(module, "__virtualname__", name)
+        for attr, fn in vars(module).items():
+            if (
+                inspect.isfunction(fn)
+                and not attr.startswith("_")
+                and fn.__module__ == module.__name__
+            ):
+                self.salt[f"{virtual}.{attr}"] = fn
+        self.mods[name] = module
+        return module
 
 
 @pytest.fixture
-def mod(accounts):
-    module = load("mailserver")
-    module.__grains__ = {"fqdn": "mail.example.org"}
-    module.__salt__ = {"mailserver_accounts.validate": accounts.validate}
-    return module
+def minion(tmp_path):
+    return Minion({"mailserver_settings_file": str(tmp_path / "settings.json")})
+
+
+@pytest.fixture
+def mod(minion):
+    return minion.mods["mailserver"]
+
+
+@pytest.fixture
+def accounts(minion):
+    return minion.mods["mailserver_accounts"]
+
+
+@pytest.fixture
+def model(mod, defaults):
+    """The model of the example-like mail host mx1.example.com (example.com, example.org)."""
+
+    def build(**pillar):
+        base = {**ADMIN, "hostname": "mx1.example.com", "domains": ["example.com", "example.org"]}
+        return mod.settings(defaults, {**base, **pillar})
+
+    return build

@@ -7,26 +7,17 @@ import ipaddress
 
 import pytest
 
-from tests.unit.conftest import load
-from tests.unit.test_settings import ADMIN
-
 
 @pytest.fixture
-def bind(mod, defaults):
-    module = load("mailserver_bind")
-    dns = load("mailserver_dns")
-    dns.__grains__ = {"ipv4": ["198.51.100.10"], "ipv6": ["2001:db8:100::10"]}
-    module.__salt__ = {
-        "mailserver_dns.addresses": dns.addresses,
-        "mailserver_dns.records": lambda s: dns.records(s, dkim={}),
-    }
-    pillar = {
-        "hostname": "mx1.example.com",
-        "domains": ["example.com", "example.org", "lists.example.org"],
-        "dns": {"authoritative": {"enabled": True, "reverse": True}},
-    }
-    module.settings = mod.settings(defaults, {**ADMIN, **pillar})
-    module.settings["tls"]["cert_file"] = "/nonexistent"
+def bind(minion, model):
+    module = minion.mods["mailserver_bind"]
+    records = minion.salt["mailserver_dns.records"]
+    minion.salt["mailserver_dns.records"] = lambda s: records(s, dkim={})
+    module.settings = model(
+        domains=["example.com", "example.org", "lists.example.org"],
+        dns={"authoritative": {"enabled": True, "reverse": True}},
+        tls={"cert_file": "/nonexistent"},
+    )
     return module
 
 
@@ -49,9 +40,8 @@ def test_each_record_goes_to_the_most_specific_served_zone(bind):
     ]
 
 
-def test_not_authoritative_serves_nothing(bind):
-    bind.settings["dns"]["authoritative"]["enabled"] = False
-    assert bind.zones(bind.settings) == {}
+def test_not_authoritative_serves_nothing(bind, model):
+    assert bind.zones(model()) == {}
 
 
 def test_zone_text_and_serials(bind):
@@ -66,11 +56,18 @@ def test_zone_text_and_serials(bind):
     assert bind.next_serial(2026112699, day) == 2026112700  # an 11th change stays above
 
 
-def test_delegation_has_ns_glue_inside_the_zone_only_and_ds(bind):
+def test_delegation_has_ns_glue_inside_the_zone_only_and_ds(bind, model):
     bind.ds_records = lambda zone: [f"1234 13 2 {zone[:4]}"]
-    bind.settings["dns"]["authoritative"]["secondaries"] = [
-        {"name": "ns2.example.org", "address": "192.0.2.53"}
-    ]
+    bind.settings = model(
+        domains=["example.com", "example.org", "lists.example.org"],
+        dns={
+            "authoritative": {
+                "enabled": True,
+                "reverse": True,
+                "secondaries": [{"name": "NS2.example.org.", "address": "192.0.2.53"}],
+            }
+        },
+    )
     lines = bind.delegation(bind.settings)
     assert "example.com. 3600 IN NS mx1.example.com." in lines
     assert "example.com. 3600 IN NS ns2.example.org." in lines
@@ -86,7 +83,7 @@ def test_delegation_has_ns_glue_inside_the_zone_only_and_ds(bind):
 
 
 def test_bind_looks_up_the_names_of_its_own_private_or_documentation_range(bind):
-    assert bind.own_empty_zones(bind.settings) == [
+    assert bind.settings["dns"]["bind"]["empty_zones"] == [
         "100.51.198.in-addr.arpa",
         "8.b.d.0.1.0.0.2.ip6.arpa",
     ]

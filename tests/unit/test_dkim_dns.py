@@ -12,14 +12,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.unit.conftest import load
-from tests.unit.test_settings import ADMIN
 
 
 @pytest.fixture
-def dkim(tmp_path):
-    module = load("mailserver_dkim")
-    module.KEY_DIR = str(tmp_path / "keys")
-    module._ids = lambda: (os.getuid(), os.getgid())
+def dkim(minion, model, tmp_path):
+    model(dkim={"key_dir": str(tmp_path / "keys")})  # the run's model: where keys live
+    module = minion.mods["mailserver_dkim"]
+    module._ids = lambda user: (os.getuid(), os.getgid())
     return module
 
 
@@ -72,17 +71,11 @@ def test_selector_of_a_date():
     assert dkim.new_selector(when) == "s202611"
 
 
-def test_records_name_every_domain_and_selector(mod, defaults):
-    dns = load("mailserver_dns")
-    dns.__grains__ = {
-        "ipv4": ["127.0.0.1", "198.51.100.10"],
-        "ipv6": ["::1", "fe80::1", "2001:db8:100::10"],
-    }
-    pillar = {"hostname": "mx1.example.com", "domains": ["example.com", "example.org"]}
-    settings = mod.settings(defaults, {**ADMIN, **pillar})
+def test_records_name_every_domain_and_selector(minion, model):
+    settings = model(tls={"cert_file": "/nonexistent"})  # no certificate yet: no TLSA
+    dns = minion.mods["mailserver_dns"]
     long_key = "A" * 400
     keys = {"example.com": {"s202611": {"record": f"v=DKIM1; k=rsa; p={long_key}"}}}
-    settings["tls"]["cert_file"] = "/nonexistent"  # no certificate yet: no TLSA
     lines = dns.records(settings, dkim=keys)
     assert "mx1.example.com. 3600 IN A 198.51.100.10" in lines
     assert "mx1.example.com. 3600 IN AAAA 2001:db8:100::10" in lines
@@ -96,14 +89,14 @@ def test_records_name_every_domain_and_selector(mod, defaults):
     assert "10.100.51.198.in-addr.arpa. 3600 IN PTR mx1.example.com." in lines
     # MTA-STS: the policy's host, its id (a digest of the policy), TLS-RPT to the postmaster
     assert "mta-sts.example.org. 3600 IN AAAA 2001:db8:100::10" in lines
-    policy = dns.mta_sts_policy(settings)
-    assert policy == "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
-    sts_id = dns.mta_sts_id(policy)
+    sts_id = settings["dns"]["mta_sts"]["id"]
     assert f'_mta-sts.example.com. 3600 IN TXT "v=STSv1; id={sts_id}"' in lines
-    settings["dns"]["mta_sts"]["mode"] = "enforce"
-    assert dns.mta_sts_id(dns.mta_sts_policy(settings)) != sts_id
     rua = "rua=mailto:postmaster@example.org"
     assert f'_smtp._tls.example.org. 3600 IN TXT "v=TLSRPTv1; {rua}"' in lines
+    # the same records as data: each names the status check item that judges it
+    items = {r["item"] for r in dns.record_set(settings, dkim=keys)}
+    assert {"SPF example.com", "DKIM s202611._domainkey.example.com", "PTR 198.51.100.10"} <= items
+    assert "A mta-sts.example.org" in items
 
 
 def test_rotation_overlaps_selectors_and_switches_only_once_dns_serves_the_successor(dkim):
@@ -163,4 +156,4 @@ def test_tlsa_is_the_sha256_of_the_certificates_public_key(tmp_path):
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     dns = load("mailserver_dns")
-    assert dns.tlsa(str(path)) == "3 1 1 " + hashlib.sha256(spki).hexdigest()
+    assert dns.certificate(str(path))["tlsa"] == "3 1 1 " + hashlib.sha256(spki).hexdigest()

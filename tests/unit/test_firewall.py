@@ -4,11 +4,8 @@ and the commands it would run. No ufw, no iptables."""
 from __future__ import annotations
 
 import binascii
-import copy
 
 import pytest
-
-from tests.unit.conftest import load
 
 
 def tuple_line(rule: str, comment: str | None) -> str:
@@ -17,27 +14,26 @@ def tuple_line(rule: str, comment: str | None) -> str:
 
 
 @pytest.fixture
-def fw(tmp_path, defaults):
-    module = load("mailserver_firewall")
+def fw(tmp_path, minion, model):
+    module = minion.mods["mailserver_firewall"]
     v4, v6 = tmp_path / "user.rules", tmp_path / "user6.rules"
     module.RULE_FILES = (str(v4), str(v6))
     module.DEFAULTS_FILE = str(tmp_path / "ufw.default")
     module.CONF_FILE = str(tmp_path / "ufw.conf")
-    module.__opts__ = {
-        "master_ip": "198.51.100.1",
-        "publish_port": 4505,
-        "master_port": 4506,
-    }
+    # a minion configured the usual way: only `master:` (Salt fills master_ip in, and
+    # master_port, but not publish_port)
+    minion.opts.update({"master": "198.51.100.1", "master_ip": "198.51.100.1"})
+    minion.opts.update({"master_port": 4506})
     calls = []
 
     def run_all(argv, **kw):
         calls.append(argv)
         return {"retcode": 0, "stdout": "Status: active", "stderr": ""}
 
-    module.__salt__ = {"cmd.run_all": run_all, "cmd.has_exec": lambda name: True}
+    minion.salt.update({"cmd.run_all": run_all, "cmd.has_exec": lambda name: True})
     module.calls = calls
     module.files = (v4, v6)
-    module.settings = copy.deepcopy(defaults)
+    module.settings = model()
     return module
 
 
@@ -76,6 +72,15 @@ def test_desired_is_ssh_the_mail_ports_and_the_master(fw):
     ]
 
 
+def test_the_master_rule_needs_no_publish_port_in_the_minions_options(fw):
+    """The bug: a minion with only `master:` set has no publish_port in its options, and
+    the firewall state raised KeyError on every run (ufw never enabled)."""
+    assert "publish_port" not in fw.__opts__
+    assert fw.desired()[-1]["sport"] == "4505,4506"
+    fw.__opts__["publish_port"] = 14505
+    assert fw.desired()[-1]["sport"] == "4506,14505"
+
+
 def test_a_masterless_minion_needs_no_master_rule(fw):
     fw.__opts__["file_client"] = "local"
     assert all(r["src"] == "any" for r in fw.desired(fw.settings))
@@ -98,12 +103,12 @@ def test_in_force_plans_nothing_and_keeps_rules_added_by_hand(fw):
     assert [r["dport"] for r in fw.rules()["other"]] == ["8080"]
 
 
-def test_a_port_taken_out_of_the_map_is_deleted_and_ssh_is_added_before(fw):
+def test_a_port_taken_out_of_the_map_is_deleted_and_ssh_is_added_before(fw, model):
     write_in_force(fw)
-    fw.settings["ports"].pop("managesieve")
-    fw.settings["ssh"]["port"] = 2222
+    moved = model(ssh={"port": 2222})
+    moved["services"] = [s for s in moved["services"] if s["name"] != "managesieve"]
     fw.calls.clear()
-    fw.apply(fw.settings)
+    fw.apply(moved)
     commands = [" ".join(argv[1:]) for argv in fw.calls if argv[0] == "ufw"]
     added = "allow proto tcp from any to any port 2222 comment mailserver ssh"
     assert added in commands
@@ -115,9 +120,9 @@ def test_a_port_taken_out_of_the_map_is_deleted_and_ssh_is_added_before(fw):
     assert commands.index(added) < commands.index(deleted[0])  # never without SSH
 
 
-def test_extra_rules_from_pillar(fw):
-    fw.settings["firewall"]["allow"] = [{"port": 9100, "from": "192.0.2.0/24"}]
-    extra = fw.desired(fw.settings)[-1]
+def test_extra_rules_from_pillar(fw, model):
+    settings = model(firewall={"allow": [{"port": 9100, "from": "192.0.2.0/24"}]})
+    extra = fw.desired(settings)[-1]
     assert fw._spec(extra) == [
         "allow", "proto", "tcp", "from", "192.0.2.0/24", "to", "any", "port", "9100"
     ]  # fmt: skip

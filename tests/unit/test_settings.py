@@ -1,12 +1,13 @@
-"""Unit tests of the settings module (defaults + pillar, checked)."""
+"""Unit tests of the model (defaults + pillar, checked, normalised, with derived facts)."""
 
 from __future__ import annotations
 
-import pytest
-from salt.exceptions import SaltInvocationError
+import json
 
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn/PVmGb8LIlzFP973B6n x"
-ADMIN = {"admin": {"name": "ops", "ssh_keys": [KEY]}}
+import pytest
+from salt.exceptions import CommandExecutionError, SaltInvocationError
+
+from tests.unit.conftest import ADMIN, KEY
 
 
 def with_admin(pillar):
@@ -18,31 +19,45 @@ def test_defaults_complete_from_the_minion(mod, defaults):
     assert out["hostname"] == "mail.example.org"
     assert out["mailname"] == "example.org"
     assert "openssl" in out["base"]["pkgs"]
+    # the host's public addresses: no loopback, no link-local
+    assert out["dns"]["addresses"] == {"ipv4": ["198.51.100.10"], "ipv6": ["2001:db8:100::10"]}
 
 
 def test_pillar_overrides_and_is_normalised(mod, defaults):
     out = mod.settings(
-        defaults, with_admin({"hostname": "MX1.Example.COM.", "mailname": "example.net"})
+        defaults, with_admin({"hostname": "MX1.Example.COM.", "mailname": "Example.NET."})
     )
     assert out["hostname"] == "mx1.example.com"
     assert out["mailname"] == "example.net"
 
 
-def test_defaults_are_not_mutated(mod, defaults):
-    before = repr(defaults)
-    mod.settings(defaults, with_admin({"base": {"pkgs": ["x"]}}))
-    assert repr(defaults) == before
+def test_domains_are_normalised_once_and_every_fact_uses_the_normalised_name(minion, model):
+    """A pillar domain written `Example.COM.` is example.com everywhere: the model, the
+    certificate's names, the MTA-STS names, the records (the bug: the normalised accounts
+    were checked, then thrown away)."""
+    out = model(domains=["Example.COM."])
+    assert out["accounts"]["domains"] == ["example.com"]
+    assert "mta-sts.example.com" in out["tls"]["names"]
+    assert out["dns"]["mta_sts"]["names"] == ["mta-sts.example.com"]
+    lines = minion.mods["mailserver_dns"].records(out, dkim={})
+    assert "example.com. 3600 IN MX 10 mx1.example.com." in lines
+    assert not any("Example" in line or ".." in line for line in lines)
 
 
 @pytest.mark.parametrize(
     ("pillar", "message"),
     [
-        ({"hostname": 5}, "pillar mailserver:hostname: 5 is not a fully qualified host name"),
+        ({"ports": {"smtp": True}}, "pillar mailserver:ports:smtp: must be int, not bool"),
+        ({"ports": {"smtp": "25"}}, "pillar mailserver:ports:smtp: must be int, not str"),
+        ({"ports": {"imap": 25}}, "pillar mailserver:ports:imap: port 25 is already smtp's"),
+        ({"ssh": {"port": 587}}, "pillar mailserver:ports:submission: port 587 is already"),
+        ({"hostname": 5}, "pillar mailserver:hostname: must be str, not int"),
         ({"hostname": "localhost"}, "pillar mailserver:hostname: 'localhost' is not a fully"),
         ({"extra": 1}, "pillar mailserver:extra: unknown key"),
         ({"base": {"pkgz": []}}, "pillar mailserver:base:pkgz: unknown key"),
         ({"base": {"pkgs": [""]}}, "pillar mailserver:base:pkgs: must be a list of package"),
         ({"base": {"pkgs": {"a": 1}}}, "pillar mailserver:base:pkgs: must be list, not dict"),
+        ({"store": {"pkgs": {"encfs": "encfs"}}}, "pillar mailserver:store:pkgs:encfs: must be"),
         ("text", "pillar mailserver:: must be a mapping, not str"),
         ({"ports": {"smtp": 0}}, "pillar mailserver:ports:smtp: 0 is not a port number"),
         ({"tls": {"certificate": "PEM"}}, "pillar mailserver:tls: give both certificate"),
@@ -54,6 +69,14 @@ def test_defaults_are_not_mutated(mod, defaults):
         ({"dns": {"mta_sts": {"mode": "strict"}}}, "pillar mailserver:dns:mta_sts:mode: 'strict'"),
         ({"dns": {"mta_sts": {"max_age": 60}}}, "pillar mailserver:dns:mta_sts:max_age: 60 is"),
         ({"dns": {"tlsrpt_rua": "tls@x.example"}}, "pillar mailserver:dns:tlsrpt_rua: 'tls@x"),
+        ({"dns": {"spf": "mx -all"}}, "pillar mailserver:dns:spf: 'mx -all' does not start"),
+        ({"chrony": {"clock_control": "yes"}}, "pillar mailserver:chrony:clock_control: must"),
+        (
+            {"store": {"cipher_dir": "/mail/decrypted-mail/cipher"}},
+            "pillar mailserver:store:mount_point: the cipher directory and the mount point",
+        ),
+        ({"store": {"mail_root": "/var/mail"}}, "pillar mailserver:store:mail_root: must be"),
+        ({"store": {"dependents": ["dovecot"]}}, "pillar mailserver:store:dependents: 'dovecot'"),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
@@ -87,12 +110,93 @@ def test_clock_control_follows_cap_sys_time_of_init(mod, tmp_path):
     assert mod.can_set_clock(str(status)) is True
 
 
-def test_mta_sts_enforces_only_with_a_certificate_senders_can_verify(mod, defaults):
-    pillar = with_admin({"domains": ["example.com"]})
-    out = mod.settings(defaults, pillar)
+def test_mta_sts_enforces_only_with_a_certificate_senders_can_verify(model):
+    out = model(domains=["example.com"])
     assert out["dns"]["mta_sts"]["mode"] == "testing"  # self-signed
-    assert out["tls"]["names"] == ["mail.example.org", "mta-sts.example.com"]
-    acme = {"tls": {"acme": {"enabled": True, "names": ["webmail.example.com"]}}}
-    out = mod.settings(defaults, {**pillar, **acme})
-    assert out["dns"]["mta_sts"]["mode"] == "enforce"
-    assert out["tls"]["names"] == ["mail.example.org", "mta-sts.example.com", "webmail.example.com"]
+    assert out["tls"]["names"] == ["mx1.example.com", "mta-sts.example.com"]
+    policy = out["dns"]["mta_sts"]["policy"]
+    assert policy == "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
+    acme = {"acme": {"enabled": True, "names": ["webmail.example.com"]}}
+    enforced = model(domains=["example.com"], tls=acme)
+    assert enforced["dns"]["mta_sts"]["mode"] == "enforce"
+    assert enforced["tls"]["names"][-1] == "webmail.example.com"
+    # the id is a digest of the policy: it changes when the policy does
+    assert enforced["dns"]["mta_sts"]["id"] != out["dns"]["mta_sts"]["id"]
+
+
+PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n"
+PEM_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEsecretkeymaterial\n-----END PRIVATE KEY-----\n"
+
+
+def test_the_model_holds_no_secret(minion, model, tmp_path):
+    """Neither the TLS key from pillar nor a password hash is in the model, in what
+    mailserver.current returns (a job return) or in the snapshot the highstate writes."""
+    out = model(
+        tls={"certificate": PEM_CERT, "private_key": PEM_KEY},
+        mailboxes={"a@example.com": {"password_hash": "$6$salt$" + "x" * 86}},
+    )
+    text = json.dumps(out)
+    assert "secretkeymaterial" not in text and "PRIVATE KEY" not in text
+    assert "$6$salt$" not in text
+    assert out["tls"]["source"] == "pillar" and out["accounts"]["mailboxes"] == 1
+    assert json.dumps(minion.mods["mailserver"].current()) == text
+    # the hashes live in this run's memory only, for the accounts module
+    assert minion.context["mailserver.accounts"]["mailboxes"]["a@example.com"]["password"]
+
+
+def test_the_model_is_computed_once_per_run_for_the_same_pillar(minion, mod, defaults):
+    calls = []
+    validate = minion.salt["mailserver_accounts.validate"]
+    minion.salt["mailserver_accounts.validate"] = lambda a: calls.append(1) or validate(a)
+    pillar = with_admin({"domains": ["example.com"]})
+    first = mod.settings(defaults, pillar)
+    assert mod.settings(defaults, json.loads(json.dumps(pillar))) is first
+    assert len(calls) == 1
+    second = mod.settings(defaults, with_admin({"domains": ["example.org"]}))
+    assert second["accounts"]["domains"] == ["example.org"] and len(calls) == 2
+
+
+def test_public_services_are_derived_once(model):
+    """One list for the firewall, fail2ban and the status check."""
+    plain = model()
+    assert [(s["name"], s["port"], s["proto"]) for s in plain["services"]] == [
+        ("ssh", 22, "tcp"),
+        ("smtp", 25, "tcp"),
+        ("imap", 143, "tcp"),
+        ("https", 443, "tcp"),
+        ("submissions", 465, "tcp"),
+        ("submission", 587, "tcp"),
+        ("imaps", 993, "tcp"),
+        ("managesieve", 4190, "tcp"),
+    ]
+    assert plain["fail2ban"]["jails"]["postfix-sasl"]["closes"] == "25,587,465"
+    full = model(tls={"acme": {"enabled": True}}, dns={"authoritative": {"enabled": True}})
+    extra = {(s["name"], s["port"], s["proto"], s["probe"]) for s in full["services"]}
+    assert {("acme-http", 80, "tcp", False), ("dns", 53, "udp", True)} <= extra
+    assert full["dns"]["zones"] == ["example.com", "example.org"]
+
+
+def test_the_mailbox_layout_is_one_pattern(model):
+    store = model()["store"]
+    assert store["mailbox_dir"] == "/mail/decrypted-mail/vhosts/{domain}/{local}"
+    assert model()["dovecot"]["home"] == "/mail/decrypted-mail/vhosts/%d/%n"
+    assert store["subdirs"][0]["path"] == "vhosts"
+
+
+def test_missing_libraries_are_named_with_the_command_that_installs_them(mod, defaults):
+    mod.REQUIREMENTS = {"no_such_module_xyz": "passlib", **mod.REQUIREMENTS}
+    with pytest.raises(CommandExecutionError) as err:
+        mod.settings(defaults, with_admin({}))
+    message = str(err.value)
+    assert "lacks passlib" in message
+    assert "salt-pip install passlib pymysql dnspython" in message
+
+
+def test_current_reads_the_snapshot_from_the_command_line(minion, model, tmp_path):
+    mod = minion.mods["mailserver"]
+    with pytest.raises(CommandExecutionError, match="the highstate writes them"):
+        mod.current()
+    out = model()
+    (tmp_path / "settings.json").write_text(json.dumps(out))
+    minion.context.clear()  # a new job: no run of the states
+    assert mod.current() == json.loads(json.dumps(out))

@@ -10,36 +10,30 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import REPO
-from tests.unit.conftest import load
 
 
 @pytest.fixture
-def store(tmp_path):
-    module = load("mailserver_store")
-    module.__opts__ = {
-        "mailserver_store_config": str(tmp_path / "store.json"),
-        "pki_dir": str(tmp_path / "pki"),
-        "id": "mx1",
+def store(minion, tmp_path):
+    minion.opts["pki_dir"] = str(tmp_path / "pki")
+    return minion.mods["mailserver_store"]
+
+
+def configure(tmp_path, backend="encfs", mount_point=None):
+    """The snapshot a highstate writes, as far as the store is concerned."""
+    store = {
+        "backend": backend,
+        "cipher_dir": str(tmp_path / "cipher"),
+        "mount_point": mount_point or str(tmp_path / "plain"),
+        "dependents": ["dovecot.service"],
+        "subdirs": [],
     }
-    return module
-
-
-def configure(store, tmp_path, backend="encfs", mount_point=None):
-    store.write_config(
-        {
-            "backend": backend,
-            "cipher_dir": str(tmp_path / "cipher"),
-            "mount_point": mount_point or str(tmp_path / "plain"),
-            "dependents": ["dovecot"],
-            "subdirs": [],
-        }
-    )
+    (tmp_path / "settings.json").write_text(json.dumps({"store": store}))
     (tmp_path / "cipher").mkdir(exist_ok=True)
 
 
 def test_status_walks_unconfigured_uninitialized_locked_unlocked(store, tmp_path):
     assert store.status() == {"state": "unconfigured"}
-    configure(store, tmp_path)
+    configure(tmp_path)
     st = store.status()
     assert st["state"] == "uninitialized"
     assert st["initialize"].startswith("salt-call mailserver_store.initialize")
@@ -47,15 +41,16 @@ def test_status_walks_unconfigured_uninitialized_locked_unlocked(store, tmp_path
     st = store.status()
     assert st["state"] == "locked"
     assert "salt-run mailserver.unlock mx1" in st["unlock"]
-    configure(store, tmp_path, mount_point="/")  # "/" is always a mount point
+    configure(tmp_path, mount_point="/")  # "/" is always a mount point
     assert store.status()["state"] == "unlocked"
 
 
-def test_config_file_is_root_only_and_rewritten_only_on_change(store, tmp_path):
-    configure(store, tmp_path)
-    path = tmp_path / "store.json"
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert store.write_config(json.loads(path.read_text())) is False
+def test_a_masterless_host_is_told_the_masterless_commands(store, tmp_path):
+    store.__opts__["file_client"] = "local"
+    configure(tmp_path)
+    assert store.status()["initialize"].startswith("salt-call --local mailserver_store.initialize")
+    (tmp_path / "cipher" / ".encfs6.xml").write_text("<xml/>")
+    assert store.status()["unlock"] == "salt-call --local mailserver_store.unlock   (on the host)"
 
 
 def test_tool_output_never_carries_the_passphrase(store):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Domains, mailboxes and aliases: the database holds exactly what pillar says.
+# Domains, mailboxes and aliases: the database holds exactly what pillar says (the state
+# reads them from this run's model; no hash is written into the state's arguments).
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 
@@ -12,10 +13,7 @@ include:
 mailserver-accounts-synced:
   mailserver_accounts.synced:
     - name: {{ mailserver.mariadb.database }}
-    - accounts: {{ mailserver.accounts | json }}
-    - mail_root: {{ mailserver.store.mail_root }}
-    - purge: {{ mailserver.purge_removed_mailboxes | json }}
     - require:
       - mailserver_db: mailserver-mariadb-database-schema-present
-      - file: mailserver-store-file-directory-mail-root
+      - file: mailserver-store-service-file-directory-mail-root
       - service: mailserver-dovecot-service-running

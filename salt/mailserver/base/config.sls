@@ -6,7 +6,15 @@
 mailserver-base-config-file-managed-mailname:
   file.managed:
     - name: {{ mailserver.base.mailname_file }}
-    - contents: {{ mailserver.mailname | json }}
+    - source: salt://{{ tplroot }}/base/files/mailname.jinja
+    - template: jinja
+    - context:
+        mailname: {{ mailserver.mailname }}
     - user: root
     - group: root
     - mode: "0644"
+
+# the model, for functions called from the command line (root only; it holds no secret)
+mailserver-base-config-snapshot:
+  mailserver.snapshot:
+    - name: {{ mailserver.snapshot_file }}

@@ -2,27 +2,30 @@
 # vim: ft=sls
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
+{%- set dovecot = mailserver.dovecot %}
 
 include:
   - {{ tplroot }}.dovecot.package
-  - {{ tplroot }}.store
+  - {{ tplroot }}.store.config
   - {{ tplroot }}.tls
   - {{ tplroot }}.mariadb.database
 
 # Dovecot's lock files live on tmpfs, in a directory remade at every boot.
 mailserver-dovecot-config-file-managed-tmpfiles:
   file.managed:
-    - name: /etc/tmpfiles.d/mailserver-dovecot.conf
-    - contents: |
-        # Managed by Salt (mailserver formula): Dovecot's lock files (VOLATILEDIR)
-        d {{ mailserver.dovecot.volatile_dir }} 0700 {{ mailserver.vmail.user }} {{ mailserver.vmail.group }} -
+    - name: {{ dovecot.tmpfiles_file }}
+    - source: salt://{{ tplroot }}/dovecot/files/tmpfiles.conf.jinja
+    - template: jinja
+    - context:
+        dovecot: {{ dovecot | json }}
+        vmail: {{ mailserver.vmail | json }}
     - require:
-      - user: mailserver-store-user-present-vmail
+      - user: mailserver-store-config-user-present-vmail
 
 mailserver-dovecot-config-cmd-run-tmpfiles:
   cmd.run:
-    - name: systemd-tmpfiles --create /etc/tmpfiles.d/mailserver-dovecot.conf
-    - unless: test -d {{ mailserver.dovecot.volatile_dir }}
+    - name: systemd-tmpfiles --create {{ dovecot.tmpfiles_file }}
+    - unless: test -d {{ dovecot.volatile_dir }}
     - require:
       - file: mailserver-dovecot-config-file-managed-tmpfiles
 
@@ -30,7 +33,7 @@ mailserver-dovecot-config-cmd-run-tmpfiles:
 # before it replaces the running one.
 mailserver-dovecot-config-file-managed:
   file.managed:
-    - name: {{ mailserver.dovecot.config_file }}
+    - name: {{ dovecot.config_file }}
     - source: salt://{{ tplroot }}/dovecot/files/dovecot.conf.jinja
     - template: jinja
     - context:
@@ -42,6 +45,6 @@ mailserver-dovecot-config-file-managed:
     - require:
       - cmd: mailserver-dovecot-config-cmd-run-tmpfiles
       - pkg: mailserver-dovecot-package-pkg-installed
-      - user: mailserver-store-user-present-vmail
+      - user: mailserver-store-config-user-present-vmail
       - sls: {{ tplroot }}.tls
       - mailserver_db: mailserver-mariadb-database-reader-present

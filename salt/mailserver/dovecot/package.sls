@@ -3,6 +3,10 @@
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 
+include:
+  # the settings snapshot of this run, before anything else
+  - {{ tplroot }}.base
+
 mailserver-dovecot-package-pkg-installed:
   pkg.installed:
     - pkgs: {{ mailserver.dovecot.pkgs | json }}

@@ -14,7 +14,7 @@ mailserver-dovecot-service-running:
     - reload: true
     - require:
       # never on the bare mount point: only once the store is unlocked
-      - mailserver_store: mailserver-store-unlocked
+      - mailserver_store: mailserver-store-service-unlocked
     - watch:
       - file: mailserver-dovecot-config-file-managed
       - sls: {{ tplroot }}.tls

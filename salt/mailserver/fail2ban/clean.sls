@@ -1,13 +1,25 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Removes the formula's jails; fail2ban itself stays with Debian's defaults.
+# fail2ban and the formula's jails go.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
+{%- set f2b = mailserver.fail2ban %}
 
-mailserver-fail2ban-clean-file-absent-jails:
-  file.absent:
-    - name: {{ mailserver.fail2ban.config_file }}
+mailserver-fail2ban-clean-service-dead:
+  service.dead:
+    - name: {{ f2b.service }}
+    - enable: false
 
-mailserver-fail2ban-clean-file-absent-daemon:
+mailserver-fail2ban-clean-pkg-removed:
+  pkg.removed:
+    - pkgs: {{ f2b.pkgs | json }}
+    - require:
+      - service: mailserver-fail2ban-clean-service-dead
+
+mailserver-fail2ban-clean-file-absent:
   file.absent:
-    - name: {{ mailserver.fail2ban.daemon_file }}
+    - names:
+      - {{ f2b.config_file }}
+      - {{ f2b.daemon_file }}
+    - require:
+      - pkg: mailserver-fail2ban-clean-pkg-removed

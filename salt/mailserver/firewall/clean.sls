@@ -1,7 +1,16 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Turns the firewall off; the rules stay written, for the next enable.
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- from tplroot ~ "/map.jinja" import mailserver with context %}
+
+# ufw off, then gone (its rules with it)
 mailserver-firewall-clean-cmd-run-disable:
   cmd.run:
     - name: ufw --force disable
     - onlyif: 'ufw status | grep -q "Status: active"'
+
+mailserver-firewall-clean-pkg-removed:
+  pkg.removed:
+    - pkgs: {{ mailserver.firewall.pkgs | json }}
+    - require:
+      - cmd: mailserver-firewall-clean-cmd-run-disable

@@ -26,10 +26,6 @@ mailserver-mariadb-database-schema-present:
 mailserver-mariadb-database-reader-present:
   mailserver_db.reader_present:
     - name: {{ db.reader }}
-    - database: {{ db.database }}
-    - secret_file: {{ db.secret_file }}
-    - postfix_dir: {{ mailserver.postfix.sql_dir }}
-    - dovecot_file: {{ mailserver.dovecot.sql_file }}
     - require:
       - mailserver_db: mailserver-mariadb-database-schema-present
       - pkg: mailserver-postfix-package-pkg-installed

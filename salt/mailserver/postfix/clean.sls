@@ -1,15 +1,24 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
+# Postfix and the formula's database maps go; the queue and Debian's configuration files stay,
+# as dpkg leaves them.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
+{%- set postfix = mailserver.postfix %}
 
 mailserver-postfix-clean-service-dead:
   service.dead:
-    - name: {{ mailserver.postfix.service }}
+    - name: {{ postfix.service }}
     - enable: false
+
+mailserver-postfix-clean-pkg-removed:
+  pkg.removed:
+    - pkgs: {{ postfix.pkgs | json }}
+    - require:
+      - service: mailserver-postfix-clean-service-dead
 
 mailserver-postfix-clean-file-absent-sql:
   file.absent:
-    - name: {{ mailserver.postfix.sql_dir }}
+    - name: {{ postfix.sql_dir }}
     - require:
-      - service: mailserver-postfix-clean-service-dead
+      - pkg: mailserver-postfix-clean-pkg-removed

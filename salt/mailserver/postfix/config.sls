@@ -9,12 +9,13 @@ include:
   - {{ tplroot }}.tls
   - {{ tplroot }}.mariadb.database
 
-{%- for file in ("main.cf", "master.cf") %}
-
-mailserver-postfix-config-file-managed-{{ file }}:
+mailserver-postfix-config-file-managed:
   file.managed:
-    - name: {{ postfix.config_dir }}/{{ file }}
-    - source: salt://{{ tplroot }}/postfix/files/{{ file }}.jinja
+    - names:
+      - {{ postfix.config_dir }}/main.cf:
+        - source: salt://{{ tplroot }}/postfix/files/main.cf.jinja
+      - {{ postfix.config_dir }}/master.cf:
+        - source: salt://{{ tplroot }}/postfix/files/master.cf.jinja
     - template: jinja
     - context:
         mailserver: {{ mailserver | json }}
@@ -23,15 +24,13 @@ mailserver-postfix-config-file-managed-{{ file }}:
     - mode: "0644"
     - require:
       - pkg: mailserver-postfix-package-pkg-installed
-{%- endfor %}
 
-# `postfix check` must pass before Postfix is reloaded with the new configuration.
-mailserver-postfix-config-cmd-run-check:
-  cmd.run:
-    - name: postfix check
-    - onchanges:
-      - file: mailserver-postfix-config-file-managed-main.cf
-      - file: mailserver-postfix-config-file-managed-master.cf
-      - mailserver_db: mailserver-mariadb-database-reader-present
+# Postfix's chrooted daemons read a copy of resolv.conf that Debian makes when Postfix
+# starts; it follows the host's (the resolver's switch to BIND), and a reload reads it
+mailserver-postfix-config-file-managed-chroot-resolv-conf:
+  file.managed:
+    - name: {{ postfix.chroot_dir }}/etc/resolv.conf
+    - source: {{ mailserver.dns.bind.resolv_conf }}
+    - onlyif: test -d {{ postfix.chroot_dir }}/etc
     - require:
-      - mailserver_db: mailserver-mariadb-database-reader-present
+      - pkg: mailserver-postfix-package-pkg-installed

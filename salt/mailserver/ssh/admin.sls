@@ -29,9 +29,10 @@ mailserver-ssh-admin-ssh-auth-manage:
 mailserver-ssh-admin-file-managed-sudoers:
   file.managed:
     - name: /etc/sudoers.d/mailserver-admin
-    - contents: |
-        # Managed by Salt (mailserver formula): the admin has no password to type.
-        {{ admin.name }} ALL=(ALL:ALL) NOPASSWD: ALL
+    - source: salt://{{ tplroot }}/ssh/files/sudoers.jinja
+    - template: jinja
+    - context:
+        admin: {{ admin.name }}
     - user: root
     - group: root
     - mode: "0440"

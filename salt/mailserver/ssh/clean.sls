@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Removes the formula's sshd drop-in and sudoers entry; the admin's account stays.
+# The formula's sshd hardening goes (sshd falls back to Debian's defaults, which still refuse
+# root's password). The admin's account, keys and sudo stay, and so does sshd: clean never
+# locks the admin out of the host.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 
@@ -8,6 +10,8 @@ mailserver-ssh-clean-file-absent-config:
   file.absent:
     - name: {{ mailserver.ssh.config_file }}
 
-mailserver-ssh-clean-file-absent-sudoers:
-  file.absent:
-    - name: /etc/sudoers.d/mailserver-admin
+mailserver-ssh-clean-cmd-run-reload:
+  cmd.run:
+    - name: sshd -t && systemctl reload {{ mailserver.ssh.service }}
+    - onchanges:
+      - file: mailserver-ssh-clean-file-absent-config

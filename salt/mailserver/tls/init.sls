@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# The certificate of Postfix, Dovecot and nginx, for the host name and every
-# mta-sts.<domain>: from pillar, from an ACME CA, or self-signed on the first run.
+# The certificate of Postfix, Dovecot and nginx, for every name of the model's `tls:names`
+# (the host name and every mta-sts.<domain>): from pillar, from an ACME CA, or self-signed on
+# the first run.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 {%- set tls = mailserver.tls %}
@@ -18,7 +19,7 @@ mailserver-tls-file-directory:
     - mode: "0755"
     - makedirs: true
 
-{%- if tls.certificate %}
+{%- if tls.source == "pillar" %}
 
 mailserver-tls-file-managed-key:
   file.managed:
@@ -40,7 +41,7 @@ mailserver-tls-file-managed-cert:
     - mode: "0644"
     - require:
       - file: mailserver-tls-file-directory
-{%- elif acme.enabled %}
+{%- elif tls.source == "acme" %}
 
 mailserver-tls-pkg-installed-acme:
   pkg.installed:
@@ -53,7 +54,6 @@ mailserver-tls-file-managed-deploy-hook:
     - template: jinja
     - context:
         tls: {{ tls | json }}
-        acme: {{ acme | json }}
     - user: root
     - group: root
     - mode: "0755"
@@ -63,7 +63,7 @@ mailserver-tls-file-managed-deploy-hook:
 mailserver-tls-file-managed-acme-ca:
   file.managed:
     - name: {{ acme.ca_file }}
-    - contents: {{ acme.ca_bundle | json }}
+    - contents_pillar: mailserver:tls:acme:ca_bundle
     - user: root
     - group: root
     - mode: "0644"
@@ -76,11 +76,11 @@ mailserver-tls-file-managed-acme-ca:
 mailserver-tls-file-managed-certbot-dropin:
   file.managed:
     - name: /etc/systemd/system/certbot.service.d/mailserver.conf
+    - source: salt://{{ tplroot }}/tls/files/certbot-dropin.conf.jinja
+    - template: jinja
+    - context:
+        acme: {{ acme | json }}
     - makedirs: true
-    - contents: |
-        # Managed by Salt (mailserver formula): the ACME directory's CA
-        [Service]
-        Environment=REQUESTS_CA_BUNDLE={{ acme.ca_file }}
 
 mailserver-tls-cmd-run-daemon-reload:
   cmd.run:

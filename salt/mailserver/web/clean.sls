@@ -1,25 +1,26 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Removes the formula's site and the MTA-STS policy; nginx itself stays.
+# nginx, the formula's site and the MTA-STS policy go.
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 {%- set web = mailserver.web %}
 
-mailserver-web-clean-file-absent-site-link:
-  file.absent:
-    - name: {{ web.enabled_file }}
+mailserver-web-clean-service-dead:
+  service.dead:
+    - name: {{ web.service }}
+    - enable: false
 
-mailserver-web-clean-file-absent-site:
-  file.absent:
-    - name: {{ web.config_file }}
+mailserver-web-clean-pkg-removed:
+  pkg.removed:
+    - pkgs: {{ web.pkgs | json }}
+    - require:
+      - service: mailserver-web-clean-service-dead
 
-mailserver-web-clean-file-absent-root:
+mailserver-web-clean-file-absent:
   file.absent:
-    - name: {{ web.root }}
-
-mailserver-web-clean-service-reload:
-  cmd.run:
-    - name: systemctl reload-or-restart {{ web.service }}
-    - onlyif: systemctl is-active --quiet {{ web.service }}
-    - onchanges:
-      - file: mailserver-web-clean-file-absent-site-link
+    - names:
+      - {{ web.enabled_file }}
+      - {{ web.config_file }}
+      - {{ web.root }}
+    - require:
+      - pkg: mailserver-web-clean-pkg-removed

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- from tplroot ~ "/map.jinja" import mailserver with context %}
+{%- set store = mailserver.store %}
+{%- set vmail = mailserver.vmail %}
+
+mailserver-store-config-group-present-vmail:
+  group.present:
+    - name: {{ vmail.group }}
+    - gid: {{ vmail.gid }}
+    - system: true
+
+mailserver-store-config-user-present-vmail:
+  user.present:
+    - name: {{ vmail.user }}
+    - uid: {{ vmail.uid }}
+    - gid: {{ vmail.gid }}
+    - home: {{ store.mail_root }}
+    - createhome: false
+    - shell: /usr/sbin/nologin
+    - system: true
+    - require:
+      - group: mailserver-store-config-group-present-vmail
+
+{#- Keep each dependent off the bare mount point: systemd refuses to start it unless the
+    store is mounted (AssertPathIsMountPoint; RequiresMountsFor alone does not stop it). #}
+mailserver-store-config-file-managed-dropins:
+  file.managed:
+    - names:
+{%- for unit in store.dependents %}
+      - /etc/systemd/system/{{ unit }}.d/mailserver-store.conf:
+        - context:
+            unit: {{ unit }}
+{%- endfor %}
+    - source: salt://{{ tplroot }}/store/files/dropin.conf.jinja
+    - template: jinja
+    - defaults:
+        mount_point: {{ store.mount_point }}
+    - makedirs: true
+
+mailserver-store-config-cmd-run-daemon-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: mailserver-store-config-file-managed-dropins

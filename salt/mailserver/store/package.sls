@@ -1,0 +1,13 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- from tplroot ~ "/map.jinja" import mailserver with context %}
+
+include:
+  # the settings snapshot of this run, before anything else
+  - {{ tplroot }}.base
+{%- set store = mailserver.store %}
+
+mailserver-store-package-pkg-installed:
+  pkg.installed:
+    - pkgs: {{ store.pkgs[store.backend] | json }}
