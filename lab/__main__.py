@@ -19,13 +19,9 @@ def _demo() -> int:
     t0 = time.monotonic()
     master.demo_stop()
 
-    def start_master():
-        master.demo_start()
-        return master.PORTS["ret_port"], master.PORTS["publish_port"]
-
     try:
-        timings = lab.up(start_master)
-        master.accept(master.DEMO_DIR, "mx1")
+        timings = lab.up(master.demo_start)
+        master.wait_ping(master.DEMO_DIR, "mx1")
     except BaseException:  # a failure or Ctrl-C while building: leave nothing behind
         master.demo_stop()
         lab.cleanup()

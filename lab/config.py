@@ -2,8 +2,11 @@
 
 The lab is a private network of Debian 12 hosts booted with systemd-nspawn:
 
-* ``mx1``: the mail host under test, a minimal Debian 12 with only a salt-minion;
-  Salt installs everything else through the host's apt proxy.
+* ``mx1``: the mail host under test, a minimal Debian 12 with only a salt-minion (which
+  knows nothing but its master's address); Salt installs everything else through the
+  host's apt proxy.
+* ``mx2``: a second fresh host of the same image, run masterless (``salt-call --local``)
+  from a copy of the formula, as users without a master run it.
 * ``peer``: the outside world (another MTA, clients, probes, the lab's DNS).
 * the host itself, on the same bridge, runs the salt-master and the apt proxy.
 
@@ -70,7 +73,8 @@ class Host:
     ip4: str
     ip6: str
     image: str
-    minion: bool
+    minion: bool  # a salt-minion of the lab's master
+    masterless: bool = False  # the formula applied with salt-call --local
 
     @property
     def netns(self) -> str:
@@ -84,8 +88,14 @@ class Host:
 
 HOSTS = {
     "mx1": Host("mx1", f"mx1.{LAB_DOMAIN}", "198.51.100.10", "2001:db8:100::10", "base", True),
+    "mx2": Host(
+        "mx2", f"mx2.{LAB_DOMAIN}", "198.51.100.11", "2001:db8:100::11", "base", False, True
+    ),
     "peer": Host("peer", f"peer.{PEER_DOMAIN}", "198.51.100.20", "2001:db8:100::20", "peer", False),
 }
+# where a masterless host has the formula (a read-only copy of this repository) and its pillar
+FORMULA_DIR = "/srv/mailserver-formula"
+MASTERLESS_PILLAR = "/srv/pillar"
 BRIDGE_NETNS = f"{PREFIX}-br"
 HOST_VETH = f"{PREFIX}-host"
 

@@ -61,6 +61,8 @@ def nspawn_argv(host: config.Host) -> list[str]:
         "--property=DeviceAllow=/dev/fuse rwm",
         # the peer runs the tests' probes (real clients) from a read-only copy of lab/probes
         *([f"--bind-ro={config.PROBES}:{config.PEER_PROBES}"] if host.name == "peer" else []),
+        # a masterless host has the formula as a user's clone would be: read-only here
+        *([f"--bind-ro={config.REPO}:{config.FORMULA_DIR}"] if host.masterless else []),
     ]
 
 
@@ -103,8 +105,8 @@ def leader(name: str) -> int | None:
     return None
 
 
-def prepare(host: config.Host, image_dir: Path, minion_conf: str | None) -> None:
-    """Mount the host's overlay root and write what makes it this host."""
+def prepare(host: config.Host, image_dir: Path) -> Path:
+    """Mount the host's overlay root and write what makes it this host; its root."""
     d = hostdir(host.name)
     for sub in ("upper", "work", "root"):
         (d / sub).mkdir(parents=True, exist_ok=True)
@@ -131,10 +133,7 @@ def prepare(host: config.Host, image_dir: Path, minion_conf: str | None) -> None
     (r / "etc/apt/apt.conf.d/01lab-proxy").write_text(
         f'Acquire::http::Proxy "http://{config.HOST_IP4}:{config.APT_PROXY_PORT}";\n'
     )
-    if minion_conf is not None:
-        (r / "etc/salt/minion.d").mkdir(parents=True, exist_ok=True)
-        (r / "etc/salt/minion.d/lab.conf").write_text(minion_conf)
-        (r / "etc/salt/minion_id").write_text(host.name)
+    return r
 
 
 def boot(host: config.Host) -> None:

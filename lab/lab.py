@@ -9,33 +9,39 @@ from pathlib import Path
 
 import yaml
 
-from . import aptproxy, config, container, dns, image, network, peer
-from .master import minion_config
+from . import aptproxy, config, container, dns, image, master, network, peer
 from .sh import log, run
 
 
 def cleanup() -> None:
     """Remove a lab, whole or half-built, left by this run or by a killed one."""
+    master.demo_stop()  # it listens on the lab's address
     container.cleanup_all()
     aptproxy.stop()
     network.down()
 
 
-def leftovers() -> list[str]:
-    """Everything a lab could leave on the host; empty after a clean teardown."""
+def _ours(cmdline: str) -> bool:
+    """Whether a process is the lab's: it names the lab's state directory (nspawn's root,
+    the apt proxy's and the demo master's configuration) or is a host's supervisor. Other
+    containers on the machine are not the lab's business."""
+    return str(config.STATE) in cmdline or "lab.container" in cmdline
+
+
+def leftovers(processes: dict[int, str] | None = None) -> list[str]:
+    """Everything of the lab still on the host; empty after a clean teardown. ``processes``
+    (pid: command line) defaults to the machine's."""
     left = network.leftovers()
     left += [f"mount {m}" for m in container.mounts_under(config.STATE)]
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if (
-            "systemd-nspawn" in cmd.split(" ", 1)[0]
-            or ("apt-cacher-ng" in cmd and str(aptproxy.CONF) in cmd)
-            or "lab.container" in cmd
-        ):
-            left.append(f"process {proc.name}: {cmd.strip()}")
+    if processes is None:
+        processes = {}
+        for proc in Path("/proc").glob("[0-9]*"):
+            try:
+                raw = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            processes[int(proc.name)] = raw.replace(b"\0", b" ").decode(errors="replace")
+    left += [f"process {pid}: {cmd.strip()}" for pid, cmd in processes.items() if _ours(cmd)]
     return left
 
 
@@ -43,9 +49,9 @@ def build_images() -> dict[str, Path]:
     return {name: image.image(name) for name in config.IMAGES}
 
 
-def up(start_master: Callable[[], tuple[int, int]]) -> dict[str, float]:
+def up(start_master: Callable[[], Path]) -> dict[str, float]:
     """Bring the lab up, start the master with ``start_master()`` once the lab network exists
-    (it listens there) and point mx1's minion at the (ret_port, publish_port) it returns.
+    (it listens there; it returns its pki directory, where the minions' keys are preseeded).
 
     Returns timings in seconds (images, whole bring-up) for the report.
     """
@@ -56,18 +62,60 @@ def up(start_master: Callable[[], tuple[int, int]]) -> dict[str, float]:
     network.up()
     aptproxy.start()
     write_lab_pillar({})
-    minion_conf = minion_config(*start_master())
+    pki = start_master()
     for host in config.HOSTS.values():
-        container.prepare(host, images[host.image], minion_conf if host.minion else None)
+        root = container.prepare(host, images[host.image])
+        if host.minion:
+            _minion(root, host, pki)
+        elif host.masterless:
+            _masterless(root, host)
         if host.name == "peer":
-            peer.configure(container.root(host.name))
+            peer.configure(root)
         container.boot(host)
     with ThreadPoolExecutor(len(config.HOSTS)) as pool:
         list(pool.map(container.wait_running, config.HOSTS))
-    write_lab_pillar(dns.lab_pillar(dns.root_anchor()))
+    anchor = dns.lab_pillar(dns.root_anchor())
+    write_lab_pillar(anchor)
+    for host in config.HOSTS.values():
+        if host.masterless:
+            write_masterless_pillar(host.name, anchor)
     total = time.monotonic() - t0
     log.info("lab up in %.1fs (images %.1fs)", total, t_images)
     return {"images": t_images, "up": total}
+
+
+def _minion(root: Path, host: config.Host, pki: Path) -> None:
+    """A minion of the lab's master: its address is all the configuration it has."""
+    (root / "etc/salt/minion.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/salt/minion.d/master.conf").write_text(master.minion_config())
+    (root / "etc/salt/minion_id").write_text(host.name)
+    master.preseed(pki, host.name, root / "etc/salt/pki/minion")
+
+
+def _masterless(root: Path, host: config.Host) -> None:
+    """A masterless host: the formula under FORMULA_DIR (bound read-only by nspawn), its
+    configuration as docs/install.md says, no minion daemon."""
+    (root / "etc/salt/minion.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/salt/minion.d/mailserver.conf").write_text(master.masterless_config())
+    (root / "etc/salt/minion_id").write_text(host.name)
+    wants = root / "etc/systemd/system/multi-user.target.wants/salt-minion.service"
+    wants.unlink(missing_ok=True)
+
+
+def write_masterless_pillar(name: str, lab: dict, mailserver: dict | None = None) -> None:
+    """The pillar of masterless host ``name``: the example pillar for its own host name (or
+    ``mailserver``), and the lab's facts ``lab``."""
+    pillar = container.root(name) / config.MASTERLESS_PILLAR.lstrip("/")
+    pillar.mkdir(parents=True, exist_ok=True)
+    pillar.chmod(0o700)
+    if mailserver is None:
+        doc = yaml.safe_load((config.REPO / "pillar/mailserver.sls").read_text())
+        doc["mailserver"]["hostname"] = config.HOSTS[name].fqdn
+    else:
+        doc = {"mailserver": mailserver}
+    (pillar / "top.sls").write_text(yaml.safe_dump({"base": {"*": ["mailserver", "lab"]}}))
+    (pillar / "mailserver.sls").write_text(yaml.safe_dump(doc))
+    (pillar / "lab.sls").write_text(yaml.safe_dump(lab))
 
 
 def write_lab_pillar(data: dict) -> None:

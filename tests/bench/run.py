@@ -16,13 +16,9 @@ from lab import config, container, lab, master
 def main() -> int:
     n = sys.argv[1] if len(sys.argv) > 1 else "10000"
 
-    def start_master():
-        master.demo_start()
-        return master.PORTS["ret_port"], master.PORTS["publish_port"]
-
     if lab.status().get("mx1") != "running":
-        lab.up(start_master)
-        master.accept(master.DEMO_DIR, "mx1")
+        lab.up(master.demo_start)
+        master.wait_ping(master.DEMO_DIR, "mx1")
     rc, data = master.apply(master.DEMO_DIR, "mx*")
     if rc != 0:
         print(json.dumps(data)[:3000])

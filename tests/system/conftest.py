@@ -52,13 +52,15 @@ class LabSession:
             overrides["pillar_roots"] = {"base": [str(config.LAB_PILLAR), str(self.pillar_dir)]}
             # the optional network-bound unlock: on only while a passphrase file is there
             overrides["mailserver"]["auto_unlock_dir"] = str(self.auto_unlock_dir)
+            # Salt's own ports, which a minion that knows only its master's address uses
+            overrides.update(master.PORTS)
             self.master = self._factories.salt_master_daemon("lab-master", overrides=overrides)
             self._stack.enter_context(self.master.started(start_timeout=120))
-            return self.master.config["ret_port"], self.master.config["publish_port"]
+            return Path(self.master.config["pki_dir"])
 
         try:
             self.timings = labmod.up(start_master)
-            self.timings["minion"] = master.accept_timed(self.conf_dir, "mx1")
+            self.timings["minion"] = master.wait_ping(self.conf_dir, "mx1")
         except BaseException:
             self.down(check=False)
             raise
