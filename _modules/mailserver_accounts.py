@@ -127,8 +127,9 @@ def validate(accounts):
     "aliases": {source: [destinations]}}``, addresses in lower case and catch-alls as
     ``@domain``. Raises an error naming the pillar key and the reason otherwise.
 
-    The model (``mailserver.settings``) calls this with the pillar's accounts; the result,
-    with its password hashes, never leaves the run that made it.
+    Not for the command line (its input holds password hashes, which never go in a
+    process's arguments): the model (``mailserver.settings``) calls it in-process with the
+    pillar's accounts, and the result never leaves the run that made it.
     """
     domains_in = accounts.get("domains") or []
     mailboxes_in = accounts.get("mailboxes") or {}

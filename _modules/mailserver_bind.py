@@ -6,7 +6,9 @@ of each zone's signing key).
 """
 
 import datetime
+import difflib
 import ipaddress
+import os
 import re
 
 __virtualname__ = "mailserver_bind"
@@ -55,7 +57,7 @@ def zones(settings=None, records=None):
     return out
 
 
-def zone_text(zone, lines, settings, serial):
+def _zone_text(zone, lines, settings, serial):
     """The zone file: SOA and NS, then ``lines``."""
     dns = settings["dns"]
     auth, ttl = dns["authoritative"], dns["ttl"]
@@ -75,16 +77,64 @@ def zone_text(zone, lines, settings, serial):
     return "\n".join(text + list(lines)) + "\n"
 
 
-def file_serial(text):
+def _file_serial(text):
     """The SOA serial of a zone file this module wrote, or 0."""
     match = _SOA_SERIAL.search(text or "")
     return int(match.group(1)) if match else 0
 
 
-def next_serial(old, today=None):
+def _next_serial(old, today=None):
     """YYYYMMDDnn of today, or one more than ``old`` when that is higher."""
     today = today or datetime.datetime.now(datetime.UTC).date()
     return max(int(today.strftime("%Y%m%d")) * 100, old + 1)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return ""
+
+
+def _changed_records(old, new):
+    return [
+        line
+        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and line[:3] not in ("+++", "---") and " IN SOA " not in line
+    ]
+
+
+def zone_plan(zone_dir=None, settings=None):
+    """
+    The zone files that differ from what this host should serve: ``{zone: {"path", "text",
+    "serial": {"old", "new"}, "records": [changed lines]}}``, the serial raised only where a
+    record changed. Empty when every zone file is up to date (what the highstate writes).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_bind.zone_plan
+    """
+    settings = settings or __salt__["mailserver.current"]()
+    zone_dir = zone_dir or settings["dns"]["bind"]["zone_dir"]
+    out = {}
+    for zone, lines in zones(settings).items():
+        path = os.path.join(zone_dir, f"{zone}.zone")
+        old = _read(path)
+        old_serial = _file_serial(old)
+        if old and old == _zone_text(zone, lines, settings, old_serial):
+            continue
+        serial = _next_serial(old_serial)
+        text = _zone_text(zone, lines, settings, serial)
+        out[zone] = {
+            "path": path,
+            "text": text,
+            "serial": {"old": old_serial, "new": serial},
+            "records": _changed_records(old, text),
+        }
+    return out
 
 
 def ds_records(zone, server="127.0.0.1"):

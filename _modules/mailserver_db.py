@@ -95,7 +95,8 @@ def _db():
 
 @contextlib.contextmanager
 def connect(database=None, user="root", password=None):
-    """A pymysql connection over the unix socket (root by default); commits on success."""
+    """A pymysql connection over the unix socket (root by default); commits on success. Not
+    for the command line: the accounts module uses it in-process."""
     conn = pymysql.connect(
         unix_socket=_db()["socket"],
         user=user,

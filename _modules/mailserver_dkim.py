@@ -49,7 +49,7 @@ def _now():
     return datetime.datetime.now(datetime.UTC)
 
 
-def new_selector(now=None, taken=()):
+def _new_selector(now=None, taken=()):
     """The selector a key made now gets: ``s`` + year + month, and a letter when that one
     is taken."""
     base = (now or _now()).strftime("s%Y%m")
@@ -63,7 +63,7 @@ def _meta_path(domain, key_dir=None):
     return os.path.join(_dir(domain, key_dir), "meta.json")
 
 
-def meta(domain, key_dir=None):
+def _meta(domain, key_dir=None):
     """When each key of ``domain`` was made, activated, and is due to retire (ISO times)."""
     try:
         with open(_meta_path(domain, key_dir), encoding="utf-8") as fh:
@@ -128,7 +128,7 @@ def generate(domain, bits=None, selector=None, key_dir=None, user=None):
 
         salt mx1 mailserver_dkim.generate example.com
     """
-    selector = selector or new_selector(taken=selectors(domain, key_dir)["selectors"])
+    selector = selector or _new_selector(taken=selectors(domain, key_dir)["selectors"])
     if not _SELECTOR.match(selector):
         raise CommandExecutionError(f"{selector!r} is not a usable DKIM selector")
     uid, gid = _ids(user or _dkim()["user"])
@@ -153,7 +153,7 @@ def generate(domain, bits=None, selector=None, key_dir=None, user=None):
     finally:
         os.close(fd)
     os.replace(tmp, target)
-    data = meta(domain, key_dir)
+    data = _meta(domain, key_dir)
     data["created"][selector] = _now().isoformat()
     _write_meta(domain, data, key_dir)
     return selector
@@ -175,7 +175,7 @@ def activate(domain, selector, key_dir=None):
     with open(path + ".tmp", "w", encoding="ascii") as fh:
         fh.write(selector + "\n")
     os.replace(path + ".tmp", path)
-    data = meta(domain, key_dir)
+    data = _meta(domain, key_dir)
     data["activated"][selector] = _now().isoformat()
     _write_meta(domain, data, key_dir)
     return selector
@@ -223,6 +223,8 @@ def published(domain, selector, key_dir=None):
     import dns.exception  # pylint: disable=import-outside-toplevel
     import dns.resolver  # pylint: disable=import-outside-toplevel
 
+    if selector not in selectors(domain, key_dir)["selectors"]:
+        return False
     want = _public(domain, selector, key_dir)["p"]
     try:
         answer = dns.resolver.resolve(f"{selector}._domainkey.{domain}", "TXT", lifetime=10)
@@ -253,7 +255,7 @@ def rotation_plan(domain, rotate_after_days=None, retire_after_days=None, key_di
             _dkim()["retire_after_days"],
         )
     now = now or _now()
-    sel, data = selectors(domain, key_dir), meta(domain, key_dir)
+    sel, data = selectors(domain, key_dir), _meta(domain, key_dir)
     out = {"start": False, "switch": None, "retire": []}
     active, pending = sel["active"], _pending(domain, key_dir)
     if not active:
@@ -287,7 +289,7 @@ def switch(domain, selector, retire_after_days=None, key_dir=None):
         retire_after_days = _dkim()["retire_after_days"]
     old = selectors(domain, key_dir)["active"]
     activate(domain, selector, key_dir)
-    data = meta(domain, key_dir)
+    data = _meta(domain, key_dir)
     due = _now() + datetime.timedelta(days=retire_after_days)
     if old and old != selector:
         data["retire"][old] = due.isoformat()
@@ -305,10 +307,13 @@ def retire(domain, selector, key_dir=None):
 
         salt mx1 mailserver_dkim.retire example.com s202605
     """
-    if selector == selectors(domain, key_dir)["active"]:
+    sel = selectors(domain, key_dir)
+    if selector not in sel["selectors"]:
+        raise CommandExecutionError(f"no DKIM key {selector} for {domain}")
+    if selector == sel["active"]:
         raise CommandExecutionError(f"{selector} signs mail of {domain}: switch first")
     os.remove(os.path.join(_dir(domain, key_dir), selector + ".private"))
-    data = meta(domain, key_dir)
+    data = _meta(domain, key_dir)
     for key in ("created", "activated", "retire"):
         data[key].pop(selector, None)
     _write_meta(domain, data, key_dir)

@@ -4,32 +4,15 @@ records the host should publish, with a serial raised only when they change, and
 with named-checkzone before it replaces the file BIND reads.
 """
 
-import difflib
 import os
 
 __virtualname__ = "mailserver_bind"
 
 
 def __virtual__():
-    if "mailserver_bind.zones" not in __salt__:
+    if "mailserver_bind.zone_plan" not in __salt__:
         return (False, "the mailserver_bind execution module is not available")
     return __virtualname__
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return ""
-
-
-def _changed_records(old, new):
-    return [
-        line
-        for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
-        if line[:1] in "+-" and line[:3] not in ("+++", "---") and " IN SOA " not in line
-    ]
 
 
 def zones_written(name, user="bind", group="bind"):
@@ -40,32 +23,21 @@ def zones_written(name, user="bind", group="bind"):
     state's job (watch this state).
     """
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    settings = __salt__["mailserver.current"]()
-    mod = "mailserver_bind."
-    todo = {}
-    for zone, lines in __salt__[mod + "zones"](settings).items():
-        path = os.path.join(name, f"{zone}.zone")
-        old = _read(path)
-        old_serial = __salt__[mod + "file_serial"](old)
-        if old and old == __salt__[mod + "zone_text"](zone, lines, settings, old_serial):
-            continue
-        serial = __salt__[mod + "next_serial"](old_serial)
-        text = __salt__[mod + "zone_text"](zone, lines, settings, serial)
-        todo[zone] = (path, text, {"serial": {"old": old_serial, "new": serial},
-                                   "records": _changed_records(old, text)})  # fmt: skip
+    todo = __salt__["mailserver_bind.zone_plan"](name)
+    changes = {z: {"serial": p["serial"], "records": p["records"]} for z, p in todo.items()}
     if not todo:
-        ret["comment"] = f"{len(settings['dns']['zones'])} zone(s) up to date"
+        ret["comment"] = "every zone is up to date"
         return ret
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {zone: change for zone, (_, _, change) in todo.items()}
+        ret["changes"] = changes
         ret["comment"] = "would write zone(s) " + ", ".join(sorted(todo))
         return ret
     refused = []
-    for zone, (path, text, change) in sorted(todo.items()):
-        tmp = path + ".new"
+    for zone, plan in sorted(todo.items()):
+        tmp = plan["path"] + ".new"
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(plan["text"])
         check = __salt__["cmd.run_all"](
             ["named-checkzone", "-k", "fail", "-n", "fail", zone, tmp],
             python_shell=False,
@@ -77,8 +49,8 @@ def zones_written(name, user="bind", group="bind"):
             continue
         __salt__["file.chown"](tmp, user, group)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        ret["changes"][zone] = change
+        os.replace(tmp, plan["path"])
+        ret["changes"][zone] = changes[zone]
     written = ", ".join(f"{z} (serial {c['serial']['new']})" for z, c in ret["changes"].items())
     ret["comment"] = f"written: {written}" if written else ""
     if refused:

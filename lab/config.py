@@ -93,8 +93,10 @@ HOSTS = {
     ),
     "peer": Host("peer", f"peer.{PEER_DOMAIN}", "198.51.100.20", "2001:db8:100::20", "peer", False),
 }
-# where a masterless host has the formula (a read-only copy of this repository) and its pillar
+# where a masterless host has the formula (a read-only copy of this repository, or of the one
+# MSLAB_FORMULA names: another version, to compare) and its pillar
 FORMULA_DIR = "/srv/mailserver-formula"
+FORMULA_SOURCE = Path(os.environ.get("MSLAB_FORMULA", REPO))
 MASTERLESS_PILLAR = "/srv/pillar"
 BRIDGE_NETNS = f"{PREFIX}-br"
 HOST_VETH = f"{PREFIX}-host"

@@ -62,7 +62,7 @@ def nspawn_argv(host: config.Host) -> list[str]:
         # the peer runs the tests' probes (real clients) from a read-only copy of lab/probes
         *([f"--bind-ro={config.PROBES}:{config.PEER_PROBES}"] if host.name == "peer" else []),
         # a masterless host has the formula as a user's clone would be: read-only here
-        *([f"--bind-ro={config.REPO}:{config.FORMULA_DIR}"] if host.masterless else []),
+        *([f"--bind-ro={config.FORMULA_SOURCE}:{config.FORMULA_DIR}"] if host.masterless else []),
     ]
 
 

@@ -62,7 +62,8 @@ def smtp(args) -> dict:
             msg["To"] = ", ".join(args.to)
             msg["Subject"] = args.subject
             msg["Message-ID"] = f"<{args.subject}@{args.helo}>"
-            msg["Date"] = email.utils.formatdate(localtime=False)  # RFC 5322 requires it
+            if not args.no_date:  # RFC 5322 requires it
+                msg["Date"] = email.utils.formatdate(localtime=False)
             msg.set_content(args.body)
             out["stage"] = "mail"
             code, resp = s.mail(args.mail_from)
@@ -212,6 +213,7 @@ def main() -> int:
     p.add_argument("--to", action="append", default=[])
     p.add_argument("--subject", default="lab probe")
     p.add_argument("--body", default="lab probe")
+    p.add_argument("--no-date", action="store_true", help="a message without a Date: field")
     p = sub.choices["imap"]
     p.add_argument("--folder")
     p.add_argument("--subject")

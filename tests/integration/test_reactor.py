@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from lab import master as labmaster
+from lab.until import until
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -47,18 +48,16 @@ def store(tmp_path_factory):
     (root / "cipher").mkdir()
     (root / "cipher" / "gocryptfs.conf").write_text("{}")
     (root / "plain").mkdir()
-    config = root / "store.json"
-    config.write_text(
-        json.dumps(
-            {
-                "backend": "gocryptfs",
-                "cipher_dir": str(root / "cipher"),
-                "mount_point": str(root / "plain"),
-                "dependents": [],
-                "subdirs": [],
-            }
-        )
-    )
+    # the settings snapshot a highstate writes, as far as the store is concerned
+    config = root / "settings.json"
+    store = {
+        "backend": "gocryptfs",
+        "cipher_dir": str(root / "cipher"),
+        "mount_point": str(root / "plain"),
+        "dependents": [],
+        "subdirs": [],
+    }
+    config.write_text(json.dumps({"store": store}))
     return config
 
 
@@ -75,25 +74,18 @@ def master(salt_factories, webhook):
 @pytest.fixture(scope="module")
 def minion(master, store):
     factory = master.salt_minion_daemon(
-        "mail-reactor-minion", overrides={"mailserver_store_config": str(store)}
+        "mail-reactor-minion", overrides={"mailserver_settings_file": str(store)}
     )
     with factory.started(start_timeout=120):
         yield factory
 
 
-def _wait(predicate, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(1)
-    return False
-
-
 def test_minion_start_syncs_modules_and_notifies_a_locked_store(master, minion, event_listener):
     start = time.time() - 600
-    assert _wait(lambda: any(h["minion"] == minion.id for h in Hook.received)), (
-        "the webhook never heard of the locked store"
+    until(
+        lambda: any(h["minion"] == minion.id for h in Hook.received),
+        "the webhook to hear of the locked store",
+        90,
     )
     hook = next(h for h in Hook.received if h["minion"] == minion.id)
     assert hook["state"] == "locked"
@@ -111,7 +103,7 @@ def test_minion_start_syncs_modules_and_notifies_a_locked_store(master, minion, 
 def test_unlocked_event_runs_the_restart_orchestration(master, minion, store, event_listener):
     # pretend the store got mounted: its mount point is now a real mount point
     cfg = json.loads(store.read_text())
-    cfg["mount_point"] = "/"
+    cfg["store"]["mount_point"] = "/"
     store.write_text(json.dumps(cfg))
     start = time.time()
     ret = master.salt_cli(timeout=60).run(

@@ -23,6 +23,15 @@ from lab import lab as labmod
 from tests.system.mailclients import FAMILIES
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
+# what takes the lab apart runs last, so every other test shares one bring-up
+LAST = ("test_clean.py", "test_lab.py::test_teardown_after_a_crash_leaves_nothing_behind")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        return next((i for i, end in enumerate(LAST, 1) if end in item.nodeid), 0)
+
+    items.sort(key=rank)  # stable: everything else keeps its order
 
 
 class LabSession:
@@ -99,6 +108,9 @@ class LabSession:
 
     def apply(self, tgt: str = "mx*", *args: str):
         return master.apply(self.conf_dir, tgt, *args)
+
+    def ufw_active(self, host: str = "mx1") -> bool:
+        return "Status: active" in self.sh(host, "ufw status", check=False).stdout
 
     def sh(self, host: str, script: str, **kw):
         return labmod.sh(host, script, **kw)

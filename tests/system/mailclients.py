@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import yaml
 
 from lab import config
+from lab.until import Timeout, until
 from tests.conftest import REPO
 
 # one place for ports and paths: the formula's defaults
@@ -53,13 +53,17 @@ def imap_login(lab, user, password, addr=MX1.ip4) -> dict:
 
 
 def inbox(lab, user, subject, folder="INBOX", addr=MX1.ip4, timeout=30.0, password=None):
-    """Wait until ``subject`` is in ``user``'s ``folder``, read over IMAPS; the messages."""
-    deadline = time.monotonic() + timeout
-    while True:
+    """The messages with ``subject`` in ``user``'s ``folder``, read over IMAPS, once there
+    are any (polled up to ``timeout``); [] when there are none by then."""
+
+    def messages():
         ret = imap(lab, user, password or PASSWORDS[user], addr, folder=folder, subject=subject)
-        if (ret.get("ok") and ret["messages"]) or time.monotonic() > deadline:
-            return ret.get("messages", [])
-        time.sleep(1)
+        return ret.get("messages") if ret.get("ok") else []
+
+    try:
+        return until(messages, f"{subject} in {user}'s {folder}", timeout, interval=1)
+    except Timeout:
+        return []
 
 
 def send25(lab, to, subject, addr=MX1.ip4, mail_from="someone@example.net") -> dict:

@@ -13,17 +13,18 @@ from salt.exceptions import SaltException
 backend, work = sys.argv[1], sys.argv[2]
 opts = salt.config.minion_config("/etc/salt/minion")
 opts["file_client"] = "local"
-opts["mailserver_store_config"] = os.path.join(work, "store.json")
+# a settings snapshot of its own, as the highstate writes one, with a scratch store
+opts["mailserver_settings_file"] = os.path.join(work, "settings.json")
+store = {
+    "backend": backend,
+    "cipher_dir": os.path.join(work, "cipher"),
+    "mount_point": os.path.join(work, "plain"),
+    "dependents": [],
+    "subdirs": [],
+}
+with open(opts["mailserver_settings_file"], "w") as fh:
+    json.dump({"store": store}, fh)
 mods = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts))
-mods["mailserver_store.write_config"](
-    {
-        "backend": backend,
-        "cipher_dir": os.path.join(work, "cipher"),
-        "mount_point": os.path.join(work, "plain"),
-        "dependents": [],
-        "subdirs": [],
-    }
-)
 steps = []
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 
 import pytest
 
@@ -56,6 +57,17 @@ def test_highstate_through_the_master_installs_for_real_and_converges(lab):
     changed = {k: v["changes"] for k, v in _states(data).items() if v["changes"]}
     assert rc == 0
     assert changed == {}, f"a second highstate should report zero changes: {changed}"
+    # the host that believes itself hardened is: the firewall is on (the bug: a minion
+    # configured the usual way made the firewall state fail on every run, ufw never enabled)
+    assert lab.ufw_active()
+
+
+def test_the_minion_is_configured_the_way_a_user_configures_one(lab):
+    """Defaults plus the master's address: a setting only the lab had could hide a bug that
+    every user hits (it hid the firewall's publish_port bug)."""
+    conf = lab.sh("mx1", "cat /etc/salt/minion /etc/salt/minion.d/*.conf 2>/dev/null").stdout
+    settings = [line for line in conf.splitlines() if line.strip() and not line.startswith("#")]
+    assert settings == [f"master: {config.HOST_IP4}"]
 
 
 def test_bad_pillar_fails_before_any_change_naming_the_key(lab):
@@ -81,6 +93,11 @@ def test_reboot_for_real_and_the_minion_comes_back(lab):
 
 
 def test_teardown_after_a_crash_leaves_nothing_behind(lab_session):
+    """... and counts only the lab's own: another container on the machine (here a process
+    that calls itself systemd-nspawn) is not a leftover of the lab, and stays."""
+    other = subprocess.Popen(
+        ["bash", "-c", "exec -a systemd-nspawn sleep 600"], start_new_session=True
+    )
     lab_session.ensure_up()
     # Simulate a killed run: supervisors die without cleaning up, pid files get lost.
     for name in config.HOSTS:
@@ -89,4 +106,9 @@ def test_teardown_after_a_crash_leaves_nothing_behind(lab_session):
         (container.hostdir(name) / "nspawn.pid").unlink()
     assert labmod.leftovers(), "the simulated crash should leave something to clean"
     lab_session.down(check=False)
-    assert labmod.leftovers() == []
+    try:
+        assert labmod.leftovers() == []
+        assert other.poll() is None, "the teardown killed a process that is not the lab's"
+    finally:
+        other.kill()
+        other.wait()

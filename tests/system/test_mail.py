@@ -3,10 +3,9 @@ and IPv6: mail in and out, submission, relay refusal, IMAP, ManageSieve, pillar 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from lab.until import until
 from tests.system.mailclients import (
     MX1,
     PASSWORDS,
@@ -41,6 +40,30 @@ def test_alias_plus_address_and_catch_all_deliver(mail):
     assert inbox(mail, "carol@example.org", subjects["catchall"])
     assert inbox(mail, "alice@example.com", subjects["multi"])
     assert inbox(mail, "bob@example.com", subjects["multi"])
+
+
+def test_a_header_dmarc_cannot_judge_is_refused_with_a_reply_that_says_why(mail):
+    """Mail without a Date: field (or with a From: naming two domains, which would let a
+    forger choose the one DMARC judges) is refused at the end of DATA; the reply names the
+    fields RFC 5322 requires (the bug: a bare `550 5.7.1 Command rejected`)."""
+    nodate = mail.probe(
+        "smtp", "--host", MX1.ip4, "--port", str(PORTS["smtp"]), "--starttls",
+        "--helo", "peer.example.net", "--mail-from", "someone@example.net",
+        "--to", "alice@example.com", "--subject", tag("nodate"), "--no-date",
+    )  # fmt: skip
+    assert not nodate["ok"] and nodate["stage"] == "data" and nodate["code"] == 550, nodate
+    assert "exactly one Date: and one From: field" in nodate["error"], nodate
+    two = send25(mail, ["alice@example.com"], tag("twofrom"),
+                 mail_from="someone@example.net")  # fmt: skip
+    assert two["ok"], two  # the same message with a Date: and one From: is taken
+    forged = mail.probe(
+        "smtp", "--host", MX1.ip4, "--port", str(PORTS["smtp"]), "--starttls",
+        "--helo", "peer.example.net", "--mail-from", "someone@example.net",
+        "--header-from", "someone@example.net, ceo@example.com",
+        "--to", "alice@example.com", "--subject", tag("twofrom"),
+    )  # fmt: skip
+    assert not forged["ok"] and forged["code"] == 550, forged
+    assert "with one domain in From:" in forged["error"], forged
 
 
 def test_unknown_recipient_is_refused_at_rcpt(mail, addr):
@@ -122,10 +145,11 @@ def test_authenticated_user_sends_to_local_and_outside(mail, addr, port):
     )
     assert ret["ok"], ret
     assert inbox(mail, "bob@example.com", subject)
-    deadline = time.monotonic() + 30
-    while subject not in mail.sh("peer", "cat /var/mail/sink", check=False).stdout:
-        assert time.monotonic() < deadline, "the peer's MTA never got the message"
-        time.sleep(1)
+    until(
+        lambda: subject in mail.sh("peer", "cat /var/mail/sink", check=False).stdout,
+        "the peer's MTA to get the message",
+        30,
+    )
 
 
 def test_sending_as_an_alias_one_receives_is_allowed(mail):

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import pytest
 
 from lab import container, mailhost, master
+from lab.until import until
 from tests.conftest import REPO
 from tests.system.mailclients import DEFAULTS, PASSWORDS, inbox, send25, tag
 
@@ -21,13 +21,6 @@ MAIL_ROOT = DEFAULTS["store"]["mail_root"]
 
 def active(lab, unit):
     return lab.sh("mx1", f"systemctl is-active {unit}", check=False).stdout.strip()
-
-
-def wait_for(predicate, timeout=60, what="condition"):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(1)
 
 
 def test_no_plaintext_reaches_the_encrypted_directory(mail):
@@ -54,7 +47,7 @@ def test_a_wrong_passphrase_leaves_the_store_locked_and_untouched(mail):
     assert mailhost.store_status()["state"] == "locked"
     assert mail.sh("mx1", f"find {STORE} -printf '%p %s %T@\\n' | sort").stdout == before
     assert mailhost.store_call("unlock").returncode == 0
-    wait_for(lambda: active(mail, "postfix@-") == "active", what="postfix after unlock")
+    until(lambda: active(mail, "postfix@-") == "active", what="postfix after unlock")
 
 
 def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_session):
@@ -63,12 +56,12 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
     master.wait_ping(mail.conf_dir, "mx1")
 
     # locked, and what uses the store is not running
-    wait_for(lambda: mailhost.store_status().get("state") == "locked", what="store status")
+    until(lambda: mailhost.store_status().get("state") == "locked", what="store status")
     for unit in ("dovecot", "postfix@-"):
         assert active(mail, unit) != "active", f"{unit} runs while the store is locked"
 
     # the admin was told: by mail through the relay, with the exact unlock command
-    wait_for(
+    until(
         lambda: (
             mail.sh("peer", "grep -c 'is LOCKED' /var/mail/sink", check=False).stdout
             != notices_before
@@ -85,7 +78,7 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
         f"printf 'Subject: {waiting}\\n\\nsent while locked\\n' | "
         "sendmail -f someone@example.net alice@example.com",
     )
-    wait_for(
+    until(
         lambda: (
             waiting
             in mail.sh("peer", "postqueue -p; postcat -q ALL 2>/dev/null", check=False).stdout
@@ -112,7 +105,7 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
         check=False,
     )
     assert '"unlocked"' in proc.stdout, proc.stdout + proc.stderr
-    wait_for(
+    until(
         lambda: active(mail, "dovecot") == "active" and active(mail, "postfix@-") == "active",
         timeout=90,
         what="the reactor to restart dovecot and postfix",
@@ -140,12 +133,12 @@ def test_optional_auto_unlock_unlocks_on_boot_by_itself(mail):
     try:
         container.reboot("mx1")
         master.wait_ping(mail.conf_dir, "mx1")
-        wait_for(
+        until(
             lambda: mailhost.store_status().get("state") == "unlocked",
             timeout=90,
             what="the master to unlock the store by itself",
         )
-        wait_for(
+        until(
             lambda: active(mail, "dovecot") == "active" and active(mail, "postfix@-") == "active",
             timeout=90,
             what="the services after the automatic unlock",

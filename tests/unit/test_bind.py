@@ -45,15 +45,15 @@ def test_not_authoritative_serves_nothing(bind, model):
 
 
 def test_zone_text_and_serials(bind):
-    text = bind.zone_text("example.org", ["example.org. 3600 IN MX 10 mx1.example.com."],
+    text = bind._zone_text("example.org", ["example.org. 3600 IN MX 10 mx1.example.com."],
                           bind.settings, 2026112601)  # fmt: skip
     assert "example.org. 3600 IN SOA mx1.example.com. hostmaster.example.com. 2026112601 " in text
     assert "example.org. 3600 IN NS mx1.example.com." in text
-    assert bind.file_serial(text) == 2026112601
+    assert bind._file_serial(text) == 2026112601
     day = datetime.date(2026, 11, 26)
-    assert bind.next_serial(0, day) == 2026112600
-    assert bind.next_serial(2026112600, day) == 2026112601
-    assert bind.next_serial(2026112699, day) == 2026112700  # an 11th change stays above
+    assert bind._next_serial(0, day) == 2026112600
+    assert bind._next_serial(2026112600, day) == 2026112601
+    assert bind._next_serial(2026112699, day) == 2026112700  # an 11th change stays above
 
 
 def test_delegation_has_ns_glue_inside_the_zone_only_and_ds(bind, model):
@@ -77,9 +77,9 @@ def test_delegation_has_ns_glue_inside_the_zone_only_and_ds(bind, model):
     # glue only where the name server's name is inside the delegated zone
     assert lines.count("mx1.example.com. 3600 IN A 198.51.100.10") == 1
     # and the zone itself has the address of a secondary named inside it
-    text = bind.zone_text("example.org", [], bind.settings, 1)
+    text = bind._zone_text("example.org", [], bind.settings, 1)
     assert "ns2.example.org. 3600 IN A 192.0.2.53" in text
-    assert "ns2.example.org. 3600 IN A" not in bind.zone_text("example.com", [], bind.settings, 1)
+    assert "ns2.example.org. 3600 IN A" not in bind._zone_text("example.com", [], bind.settings, 1)
 
 
 def test_bind_looks_up_the_names_of_its_own_private_or_documentation_range(bind):

@@ -24,7 +24,7 @@ def dkim(minion, model, tmp_path):
 
 def test_a_new_key_is_private_rsa_2048_and_only_its_public_half_comes_out(dkim, tmp_path):
     sel = dkim.generate("example.com")
-    assert sel == dkim.new_selector()
+    assert sel == dkim._new_selector()
     path = tmp_path / "keys/example.com" / f"{sel}.private"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     pem = path.read_bytes()
@@ -68,7 +68,7 @@ def test_selector_names_are_checked(dkim):
 def test_selector_of_a_date():
     dkim = load("mailserver_dkim")
     when = datetime.datetime(2026, 11, 25, tzinfo=datetime.UTC)
-    assert dkim.new_selector(when) == "s202611"
+    assert dkim._new_selector(when) == "s202611"
 
 
 def test_records_name_every_domain_and_selector(minion, model):

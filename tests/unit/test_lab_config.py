@@ -60,3 +60,17 @@ def test_minion_requirements_follow_the_single_pin_file():
     pins = image.minion_requirements()
     assert any(p.startswith("salt==") for p in pins)
     assert {p.split("==")[0].lower() for p in pins} >= {"salt", "pymysql", "passlib", "dnspython"}
+
+
+def test_leftovers_are_the_labs_own_processes_only():
+    from lab import lab
+
+    procs = {
+        10: f"systemd-nspawn --register=no --directory={config.STATE}/hosts/mx1/root --boot",
+        11: "systemd-nspawn --directory=/var/lib/machines/other --boot",  # someone else's
+        12: "/usr/bin/python3 -m lab.container mx1",
+        13: f"/usr/sbin/apt-cacher-ng -c {config.STATE}/apt-cacher-ng ForeGround=1",
+        14: "/usr/sbin/apt-cacher-ng -c /etc/apt-cacher-ng",
+    }
+    left = [line for line in lab.leftovers(procs) if line.startswith("process")]
+    assert [int(line.split()[1].rstrip(":")) for line in left] == [10, 12, 13]

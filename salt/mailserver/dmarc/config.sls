@@ -19,6 +19,8 @@ mailserver-dmarc-config-file-managed:
     - user: root
     - group: root
     - mode: "0644"
+    # OpenDMARC checks the file before it replaces the old one
+    - check_cmd: /usr/sbin/opendmarc -n -c
     - require:
       - pkg: mailserver-dmarc-package-pkg-installed
       - file: mailserver-dkim-config-file-managed-trusted-hosts

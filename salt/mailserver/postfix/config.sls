@@ -16,6 +16,8 @@ mailserver-postfix-config-file-managed:
         - source: salt://{{ tplroot }}/postfix/files/main.cf.jinja
       - {{ postfix.config_dir }}/master.cf:
         - source: salt://{{ tplroot }}/postfix/files/master.cf.jinja
+      - {{ postfix.config_dir }}/reject_footer.regexp:
+        - source: salt://{{ tplroot }}/postfix/files/reject_footer.regexp.jinja
     - template: jinja
     - context:
         mailserver: {{ mailserver | json }}

@@ -23,8 +23,10 @@ mailserver-store-config-user-present-vmail:
     - require:
       - group: mailserver-store-config-group-present-vmail
 
-{#- Keep each dependent off the bare mount point: systemd refuses to start it unless the
-    store is mounted (AssertPathIsMountPoint; RequiresMountsFor alone does not stop it). #}
+{#- Keep each dependent off the bare mount point: systemd skips its start unless the store is
+    mounted (RequiresMountsFor alone does not stop it). A condition, not an assertion: the
+    start a package's own script asks for at install time is skipped, not failed, so the
+    package installs cleanly before the store exists. #}
 mailserver-store-config-file-managed-dropins:
   file.managed:
     - names:
