@@ -9,13 +9,14 @@ HOST_PKGS := python3 python3-venv systemd-container mmdebstrap apt-cacher-ng ipr
 HOST ?= mx1
 ARGS ?= '*' test.ping
 
-.PHONY: help deps host-deps test test-fast lint demo bench lab-down lab-shell lab-salt lab-status
+.PHONY: help deps host-deps test test-fast lint docs demo bench lab-down lab-shell lab-salt lab-status
 
 help:
 	@echo "make demo       build and boot the lab, apply the highstate to mx1, print a report"
 	@echo "make test       run every test (lint, fast, integration, system)"
 	@echo "make test-fast  unit and functional tests only (no containers, seconds)"
 	@echo "make lint       ruff, yamllint, salt-lint"
+	@echo "make docs       docs/configuration.md from the formula's defaults"
 	@echo "make bench      benchmarks in the lab (N=10000 mailboxes)"
 	@echo "make lab-shell  a root shell in mx1 (HOST=peer for the peer)"
 	@echo "make lab-salt   the salt CLI against the demo master (ARGS=\"'mx*' test.ping\")"
@@ -45,6 +46,9 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/yamllint -s .
 	find salt pillar -name '*.sls' -o -name '*.jinja' | xargs $(VENV)/bin/salt-lint
+
+docs: $(VENV)/.installed
+	$(PY) -m tools.configdoc
 
 test-fast: $(VENV)/.installed
 	$(VENV)/bin/pytest -m "not system and not integration" tests

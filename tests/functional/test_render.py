@@ -4,6 +4,7 @@ templates make say what the model says; bad pillar stops the render."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -357,3 +358,30 @@ def test_a_minion_without_the_formulas_libraries_is_told_what_to_install(tmp_pat
     assert proc.returncode != 0, out
     assert "lacks passlib" in out, out[-3000:]
     assert "salt-pip install passlib pymysql dnspython" in out
+
+
+def test_the_highstate_renders_with_pillar_example(tmp_path):
+    """pillar.example is a pillar that works: the whole highstate renders with it alone."""
+    pillar = tmp_path / "pillar"
+    pillar.mkdir()
+    (pillar / "top.sls").write_text("base:\n  '*':\n    - mailserver\n")
+    (pillar / "mailserver.sls").write_text((REPO / "pillar.example").read_text())
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "minion").write_text(
+        f"id: mx1\nfile_client: local\nroot_dir: {tmp_path / 'root'}\n"
+        f"file_roots: {{base: [{REPO / 'salt'}]}}\npillar_roots: {{base: [{pillar}]}}\n"
+        f"module_dirs: [{REPO}]\n"
+    )
+    salt_call = str(Path(sys.executable).with_name("salt-call"))
+    proc = subprocess.run(
+        [salt_call, "-c", str(conf), "--local", "state.show_sls", "mailserver", "--out=json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    states = json.loads(proc.stdout)["local"]
+    assert isinstance(states, dict) and len(states) > 80, states
+    assert "mailserver-accounts-synced" in states
