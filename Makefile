@@ -5,7 +5,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
-HOST_PKGS := python3 python3-venv systemd-container mmdebstrap apt-cacher-ng iproute2 util-linux
+# (the lab's tools; a MariaDB server's binaries, named-checkzone and openssl for the fast tier)
+HOST_PKGS := python3 python3-venv systemd-container mmdebstrap apt-cacher-ng iproute2 util-linux \
+	mariadb-server-core mariadb-client-core bind9-utils openssl
 HOST ?= mx1
 ARGS ?= '*' test.ping
 

@@ -17,6 +17,12 @@ def __virtual__():
     return __virtualname__
 
 
+def _path(path):
+    """``path`` under the root named by the minion's ``mailserver_root`` option ("/", the
+    host's own files, unless a test points it at a scratch tree)."""
+    return os.path.join(__opts__.get("mailserver_root", "/"), path.lstrip("/"))
+
+
 def status(cert_name=None):
     """
     The certificate certbot keeps under ``cert_name`` (default: the formula's): its names,
@@ -29,7 +35,7 @@ def status(cert_name=None):
         salt mx1 mailserver_acme.status
     """
     cert_name = cert_name or __salt__["mailserver.current"]()["tls"]["acme"]["cert_name"]
-    cert = __salt__["mailserver_dns.certificate"](os.path.join(LIVE, cert_name, "cert.pem"))
+    cert = __salt__["mailserver_dns.certificate"](_path(os.path.join(LIVE, cert_name, "cert.pem")))
     if cert is None:
         return {"exists": False}
     return {"exists": True, **{k: cert[k] for k in ("names", "not_after", "serial", "issuer")}}

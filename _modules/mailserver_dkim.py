@@ -109,6 +109,19 @@ def selectors(domain, key_dir=None):
     return {"selectors": names, "active": active}
 
 
+def next_selector(domain, key_dir=None):
+    """
+    The selector the next key of ``domain`` gets (this month's, or with a letter).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_dkim.next_selector example.com
+    """
+    return _new_selector(taken=selectors(domain, key_dir)["selectors"])
+
+
 def _ids(user):
     try:
         return pwd.getpwnam(user).pw_uid, grp.getgrnam(user).gr_gid
@@ -128,7 +141,7 @@ def generate(domain, bits=None, selector=None, key_dir=None, user=None):
 
         salt mx1 mailserver_dkim.generate example.com
     """
-    selector = selector or _new_selector(taken=selectors(domain, key_dir)["selectors"])
+    selector = selector or next_selector(domain, key_dir)
     if not _SELECTOR.match(selector):
         raise CommandExecutionError(f"{selector!r} is not a usable DKIM selector")
     uid, gid = _ids(user or _dkim()["user"])

@@ -47,6 +47,12 @@ def __virtual__():
     return __virtualname__
 
 
+def _path(path):
+    """``path`` under the root named by the minion's ``mailserver_root`` option ("/", the
+    host's own files, unless a test points it at a scratch tree)."""
+    return os.path.join(__opts__.get("mailserver_root", "/"), path.lstrip("/"))
+
+
 def _rule(port, proto="tcp", src="any", sport="any", name=""):
     return {
         "action": "allow",
@@ -123,7 +129,7 @@ def rules():
         salt mx1 mailserver_firewall.rules
     """
     seen, out = set(), {"mailserver": [], "other": []}
-    for path in RULE_FILES:
+    for path in map(_path, RULE_FILES):
         for line in _read(path).splitlines():
             m = _TUPLE.match(line)
             if not m:
@@ -159,9 +165,9 @@ def status():
 
         salt mx1 mailserver_firewall.status
     """
-    defaults = _settings_file(DEFAULTS_FILE)
+    defaults = _settings_file(_path(DEFAULTS_FILE))
     return {
-        "enabled": _settings_file(CONF_FILE).get("ENABLED") == "yes",
+        "enabled": _settings_file(_path(CONF_FILE)).get("ENABLED") == "yes",
         "active": _active(),
         "policies": {k: defaults.get(k) for k in POLICIES},
         "rules": rules(),
@@ -215,17 +221,18 @@ def _ufw(*args):
 
 
 def _set_policies(policies):
-    text = _read(DEFAULTS_FILE)
+    path = _path(DEFAULTS_FILE)
+    text = _read(path)
     for key, value in policies.items():
         line = f'{key}="{value}"' if key != "IPV6" else f"{key}={value}"
         text, n = re.subn(rf"(?m)^\s*{key}\s*=.*$", line, text)
         if not n:
             text += line + "\n"
-    tmp = DEFAULTS_FILE + ".salt-tmp"
+    tmp = path + ".salt-tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.chmod(tmp, 0o644)
-    os.replace(tmp, DEFAULTS_FILE)
+    os.replace(tmp, path)
 
 
 def apply(settings=None):

@@ -13,7 +13,13 @@ def __virtual__():
 
 
 def _proc_path(key):
-    return "/proc/sys/" + key.replace(".", "/")
+    return _path("/proc/sys/" + key.replace(".", "/"))
+
+
+def _path(path):
+    """``path`` under the root named by the minion's ``mailserver_root`` option ("/", the
+    host's own files, unless a test points it at a scratch tree)."""
+    return os.path.join(__opts__.get("mailserver_root", "/"), path.lstrip("/"))
 
 
 def sysctl_status(settings):

@@ -10,15 +10,17 @@ __virtualname__ = "mailserver"
 
 
 def __virtual__():
-    if "mailserver.current" not in __salt__:
+    if "mailserver.settings" not in __salt__:
         return (False, "the mailserver execution module is not available")
     return __virtualname__
 
 
 def snapshot(name):
-    """``name`` holds this run's model as JSON, readable by root only."""
+    """``name`` holds the model of this run's pillar as JSON, readable by root only."""
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    text = json.dumps(__salt__["mailserver.current"](), indent=1, sort_keys=True) + "\n"
+    # the model map.jinja made (the same defaults and pillar: computed once per run)
+    model = __salt__["mailserver.settings"](None, __pillar__.get("mailserver", {}))
+    text = json.dumps(model, indent=1, sort_keys=True) + "\n"
     try:
         with open(name, encoding="utf-8") as fh:
             same = fh.read() == text and (os.stat(name).st_mode & 0o777) == 0o600

@@ -32,6 +32,6 @@ def certificate(name, domains, server, email="", http_port=80, deploy_hook="", c
         domains, server, email=email, cert_name=name, http_port=http_port,
         deploy_hook=deploy_hook, ca_file=ca_file,
     )  # fmt: skip
-    ret["changes"] = {"names": {"old": old, "new": new["names"]}, "issuer": new["issuer"]}
-    ret["comment"] = f"certificate issued by {server} until {new['not_after']}"
+    ret["changes"] = {"names": {"old": old, "new": new["names"]}}
+    ret["comment"] = f"certificate issued by {new['issuer']} until {new['not_after']}"
     return ret

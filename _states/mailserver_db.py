@@ -30,7 +30,7 @@ def secured(name):
         return ret
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"remove": todo}
+        ret["changes"] = {"removed": todo}
         ret["comment"] = "would remove: " + ", ".join(todo)
         return ret
     ret["changes"] = {"removed": __salt__["mailserver_db.secure"]()}
@@ -48,7 +48,7 @@ def schema_present(name):
     want = ([] if status["database"] else [f"database {name}"]) + status["missing"]
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"create": want}
+        ret["changes"] = {"created": want}
         ret["comment"] = "would create: " + ", ".join(want)
         return ret
     after = __salt__["mailserver_db.create_schema"](name)
@@ -74,7 +74,7 @@ def reader_present(name):
         return ret
     if __opts__["test"]:
         ret["result"] = None
-        ret["changes"] = {"todo": todo}
+        ret["changes"] = {"done": todo}
         ret["comment"] = "would: " + "; ".join(todo)
         return ret
     done = __salt__["mailserver_db.ensure_reader"]()

@@ -29,12 +29,18 @@ def keys_present(
     for domain in domains:
         sel = __salt__[mod + "selectors"](domain, key_dir=name)
         if not sel["active"]:
-            todo[domain] = {"new key": True}
+            todo[domain] = {"new key": __salt__[mod + "next_selector"](domain, key_dir=name)}
             continue
         plan = __salt__[mod + "rotation_plan"](
             domain, rotate_after_days, retire_after_days, key_dir=name
         )
-        wanted = {k: v for k, v in plan.items() if v}
+        wanted = {}
+        if plan["start"]:
+            wanted["successor"] = __salt__[mod + "next_selector"](domain, key_dir=name)
+        if plan["switch"]:
+            wanted["switched"] = plan["switch"]
+        if plan["retire"]:
+            wanted["retired"] = plan["retire"]
         if wanted:
             todo[domain] = wanted
         if sel["selectors"][-1] != sel["active"] and not plan["switch"]:
@@ -52,19 +58,16 @@ def keys_present(
         return ret
     for domain, wanted in todo.items():
         done = {}
-        if wanted.get("new key"):
+        if "new key" in wanted:
             sel = __salt__[mod + "generate"](domain, bits=bits, key_dir=name, user=user)
             __salt__[mod + "activate"](domain, sel, key_dir=name)
             done["new key"] = sel
-        if wanted.get("start"):
-            done["successor (published, not signing yet)"] = __salt__[mod + "rotate"](
-                domain, bits=bits, key_dir=name, user=user
-            )
-        if wanted.get("switch"):
-            done["switched"] = __salt__[mod + "switch"](
-                domain, wanted["switch"], retire_after_days, key_dir=name
-            )
-        for old in wanted.get("retire", []):
+        if "successor" in wanted:  # published now, signing once DNS serves it
+            done["successor"] = __salt__[mod + "rotate"](domain, bits=bits, key_dir=name, user=user)
+        if "switched" in wanted:
+            __salt__[mod + "switch"](domain, wanted["switched"], retire_after_days, key_dir=name)
+            done["switched"] = wanted["switched"]
+        for old in wanted.get("retired", []):
             __salt__[mod + "retire"](domain, old, key_dir=name)
             done.setdefault("retired", []).append(old)
         ret["changes"][domain] = done

@@ -13,6 +13,8 @@ import sys
 import time
 
 from . import config, lab, mailhost, master
+from . import proof as proof_of
+from .until import Timeout
 
 
 def _demo() -> int:
@@ -38,9 +40,17 @@ def _demo() -> int:
         states = {"(render)": {"result": False, "changes": {}, "__id__": "(render)"}}
     failed = [v.get("__id__", k) for k, v in states.items() if not v["result"]]
     changed = [v.get("__id__", k) for k, v in states.items() if v["changes"]]
-    ok = rc == 0
-    mx1, peer = config.HOSTS["mx1"], config.HOSTS["peer"]
+    ok = rc == 0 and not failed
+    mx1, mx2, peer = (config.HOSTS[h] for h in ("mx1", "mx2", "peer"))
     mx1_store = mailhost.store_status().get("state")
+    proof = ["(not tried: the highstate failed)"]
+    if ok:
+        print("proving that mail works, from the peer ...", flush=True)
+        try:
+            proof = proof_of.mail_works(master.DEMO_DIR)
+        except (RuntimeError, Timeout) as exc:
+            ok, proof = False, [f"mail does not work: {exc}"]
+    proof_text = "\n".join("  " + line for line in proof)
     print(f"""
 Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {t_apply:.0f}s:
 {len(states)} states, {len(changed)} changed, {len(failed)} failed {failed or ""}
@@ -48,6 +58,7 @@ Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {
   host     addresses                              role
   master   {config.HOST_IP4:15} {config.HOST_IP6:22} salt-master + apt proxy (this machine)
   mx1      {mx1.ip4:15} {mx1.ip6:22} the mail host ({mx1.fqdn}), salt-minion
+  mx2      {mx2.ip4:15} {mx2.ip6:22} a fresh host for the masterless way (salt-call --local)
   peer     {peer.ip4:15} {peer.ip6:22} the outside world and the lab's DNS ({peer.fqdn})
 
   mail store: {mx1_store}, passphrase "{mailhost.STORE_PASSPHRASE}"
@@ -56,8 +67,11 @@ Lab up in {timings["up"]:.0f}s (images {timings["images"]:.0f}s); highstate in {
   make lab-shell           a root shell in mx1 (HOST=peer for the peer)
   make lab-salt ARGS=...   the salt CLI against the lab's master, e.g. ARGS="'mx*' test.ping"
   make lab-down            tear everything down
+
+{"Mail works:" if ok else "Mail does NOT work:"}
+{proof_text}
 """)
-    return 0 if ok and not failed else 1
+    return 0 if ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,6 @@ again from the cached images.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import yaml
 
 from lab import config, mailhost, master
 from lab import lab as labmod
+from lab.probe import probe
 from tests.system.mailclients import FAMILIES
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
@@ -128,20 +128,7 @@ class LabSession:
 
     def probe(self, *args: str, password: str | None = None, stdin: str = "") -> dict:
         """Run a real client on the peer (lab/probes/mailprobe.py); its JSON result."""
-        if password is not None:
-            args = (*args, "--password-stdin")
-            stdin = password + "\n" + stdin
-        proc = labmod.exec_(
-            "peer",
-            "python3",
-            f"{config.PEER_PROBES}/mailprobe.py",
-            *args,
-            input=stdin,
-            check=False,
-            timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
+        return probe(*args, password=password, stdin=stdin)
 
     @property
     def pillar_file(self) -> Path:

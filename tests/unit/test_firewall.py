@@ -16,10 +16,10 @@ def tuple_line(rule: str, comment: str | None) -> str:
 @pytest.fixture
 def fw(tmp_path, minion, model):
     module = minion.mods["mailserver_firewall"]
-    v4, v6 = tmp_path / "user.rules", tmp_path / "user6.rules"
-    module.RULE_FILES = (str(v4), str(v6))
-    module.DEFAULTS_FILE = str(tmp_path / "ufw.default")
-    module.CONF_FILE = str(tmp_path / "ufw.conf")
+    minion.opts["mailserver_root"] = str(tmp_path)  # ufw's files under a scratch tree
+    (tmp_path / "etc/ufw").mkdir(parents=True)
+    (tmp_path / "etc/default").mkdir(parents=True)
+    v4, v6 = tmp_path / "etc/ufw/user.rules", tmp_path / "etc/ufw/user6.rules"
     # a minion configured the usual way: only `master:` (Salt fills master_ip in, and
     # master_port, but not publish_port)
     minion.opts.update({"master": "198.51.100.1", "master_ip": "198.51.100.1"})
@@ -48,7 +48,7 @@ def write_in_force(fw, extra=""):
             v4 += tuple_line(f"allow tcp any 0.0.0.0/0 {r['sport']} {r['src']}", r["comment"])
     fw.files[0].write_text(v4 + extra)
     fw.files[1].write_text(v6)
-    (fw.files[0].parent / "ufw.default").write_text(
+    (fw.files[0].parents[1] / "default/ufw").write_text(
         'IPV6=yes\nDEFAULT_INPUT_POLICY="DROP"\nDEFAULT_OUTPUT_POLICY="ACCEPT"\n'
         'DEFAULT_FORWARD_POLICY="DROP"\n'
     )
@@ -87,7 +87,7 @@ def test_a_masterless_minion_needs_no_master_rule(fw):
 
 
 def test_fresh_host_plan_sets_policies_adds_everything_and_enables(fw):
-    fw.files[0].parent.joinpath("ufw.default").write_text(
+    fw.files[0].parents[1].joinpath("default/ufw").write_text(
         'IPV6=no\nDEFAULT_INPUT_POLICY="ACCEPT"\n'
     )
     todo = fw.plan(fw.settings)
