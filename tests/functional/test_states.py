@@ -60,7 +60,7 @@ for name, anyaddr, fits in (("user.rules", "0.0.0.0/0", ":" not in src),
     open(path(name), "w").write("".join(lines))
 '''
 
-CERTBOT = r'''#!/bin/sh
+CERTBOT = r"""#!/bin/sh
 # A stand-in for certbot certonly: a certificate for the -d names, where certbot keeps it.
 set -eu
 name=""; names=""
@@ -77,7 +77,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 90 \
   -subj "/CN=$first" -addext "subjectAltName=${{names#,}}" \
   -keyout "$live/privkey.pem" -out "$live/cert.pem" 2>/dev/null
 cp "$live/cert.pem" "$live/fullchain.pem"
-'''
+"""
 
 DOVEADM = "#!/bin/sh\n# A stand-in for doveadm who: nobody is logged in.\necho 'username # proto'\n"
 
