@@ -218,7 +218,8 @@ def _service_checks(settings):
                         ok, detail = True, "answers"
                 except OSError as exc:
                     ok, detail = False, f"no answer ({exc.strerror or exc})"
-            out.append(_item(f"{svc['name']} {ip} port {svc['port']}/{svc['proto']}", ok, detail))
+            port = f"{svc['port']}/udp" if svc["proto"] == "udp" else svc["port"]
+            out.append(_item(f"{svc['name']} {ip} port {port}", ok, detail))
     return out
 
 

@@ -77,6 +77,8 @@ def smtp(args) -> dict:
             out["stage"] = "data"
             code, resp = s.data(msg.as_bytes())
             out.update(ok=code == 250, code=code, response=resp.decode())
+            if code != 250:  # refused at the end of DATA: the reply, as for any refusal
+                out["error"] = resp.decode()
             return out
     except smtplib.SMTPResponseException as exc:
         return {**out, "ok": False, "code": exc.smtp_code, "error": str(exc.smtp_error)}

@@ -332,28 +332,37 @@ def test_with_acme_the_zones_come_before_the_ca_and_again_after_a_new_certificat
     assert onchanges == [{"mailserver_acme": "mailserver-tls-acme-certificate"}]
 
 
+def salt_call_local(tmp_path, pillar_root, *args, env=None):
+    """``salt-call --local ARGS`` with the formula's file roots and ``pillar_root``, in a
+    scratch minion configuration; the completed process."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "minion").write_text(
+        f"id: mx1\nfile_client: local\nroot_dir: {tmp_path / 'root'}\n"
+        f"file_roots: {{base: [{REPO / 'salt'}]}}\npillar_roots: {{base: [{pillar_root}]}}\n"
+        f"module_dirs: [{REPO}]\n"
+    )
+    salt_call = str(Path(sys.executable).with_name("salt-call"))
+    return subprocess.run(
+        [salt_call, "-c", str(conf), "--local", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
 def test_a_minion_without_the_formulas_libraries_is_told_what_to_install(tmp_path):
     """The bug: the first render failed with `Jinja error: 'mailserver_accounts.validate'`.
     Here passlib cannot be imported by Salt's Python; the render names it and the command."""
     shadow = tmp_path / "shadow" / "passlib"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError('passlib is not installed here')\n")
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "minion").write_text(
-        f"id: mx1\nfile_client: local\nroot_dir: {tmp_path / 'root'}\n"
-        f"file_roots: {{base: [{REPO / 'salt'}]}}\npillar_roots: {{base: [{REPO / 'pillar'}]}}\n"
-        f"module_dirs: [{REPO}]\n"
-    )
-    salt_call = str(Path(sys.executable).with_name("salt-call"))
-    proc = subprocess.run(
-        [salt_call, "-c", str(conf), "--local", "state.show_sls", "mailserver.base"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(tmp_path / "shadow")},
-        check=False,
-    )
+    proc = salt_call_local(
+        tmp_path, REPO / "pillar", "state.show_sls", "mailserver.base",
+        env={"PYTHONPATH": str(tmp_path / "shadow")},
+    )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out
     assert "lacks passlib" in out, out[-3000:]
@@ -366,21 +375,7 @@ def test_the_highstate_renders_with_pillar_example(tmp_path):
     pillar.mkdir()
     (pillar / "top.sls").write_text("base:\n  '*':\n    - mailserver\n")
     (pillar / "mailserver.sls").write_text((REPO / "pillar.example").read_text())
-    conf = tmp_path / "conf"
-    conf.mkdir()
-    (conf / "minion").write_text(
-        f"id: mx1\nfile_client: local\nroot_dir: {tmp_path / 'root'}\n"
-        f"file_roots: {{base: [{REPO / 'salt'}]}}\npillar_roots: {{base: [{pillar}]}}\n"
-        f"module_dirs: [{REPO}]\n"
-    )
-    salt_call = str(Path(sys.executable).with_name("salt-call"))
-    proc = subprocess.run(
-        [salt_call, "-c", str(conf), "--local", "state.show_sls", "mailserver", "--out=json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = salt_call_local(tmp_path, pillar, "state.show_sls", "mailserver", "--out=json")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     states = json.loads(proc.stdout)["local"]
     assert isinstance(states, dict) and len(states) > 80, states

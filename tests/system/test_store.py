@@ -143,6 +143,8 @@ def test_optional_auto_unlock_unlocks_on_boot_by_itself(mail):
             timeout=90,
             what="the services after the automatic unlock",
         )
+        assert mailhost.store_status()["state"] == "unlocked"
+        assert active(mail, "opendkim") == "active"
     finally:
         key.unlink()
 
