@@ -21,10 +21,14 @@ from lab import config, mailhost, master
 from lab import lab as labmod
 from lab.probe import probe
 from tests.system.mailclients import FAMILIES
+from tests.system.masterless import Scenario
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
 # what takes the lab apart runs last, so every other test shares one bring-up
 LAST = ("test_clean.py", "test_lab.py::test_teardown_after_a_crash_leaves_nothing_behind")
+
+
+SELECTED = {"masterless": False}
 
 
 def pytest_collection_modifyitems(items):
@@ -32,6 +36,7 @@ def pytest_collection_modifyitems(items):
         return next((i for i, end in enumerate(LAST, 1) if end in item.nodeid), 0)
 
     items.sort(key=rank)  # stable: everything else keeps its order
+    SELECTED["masterless"] = any("test_masterless.py" in item.nodeid for item in items)
 
 
 class LabSession:
@@ -44,6 +49,7 @@ class LabSession:
         self.pillar_dir = Path(tempfile.mkdtemp(prefix="lab-pillar-"))
         shutil.copytree(config.REPO / "pillar", self.pillar_dir, dirs_exist_ok=True)
         self.auto_unlock_dir = Path(tempfile.mkdtemp(prefix="lab-auto-unlock-"))
+        self.masterless: Scenario | None = None
 
     @property
     def conf_dir(self) -> Path:
@@ -74,9 +80,15 @@ class LabSession:
             self.down(check=False)
             raise
         TIMINGS.update(self.timings)
+        if SELECTED["masterless"]:  # mx2's scenario runs beside the tests of mx1
+            self.masterless = Scenario(self)
+            self.masterless.start()
         return self
 
     def down(self, check: bool = True) -> None:
+        if self.masterless is not None:
+            self.masterless.join()
+            self.masterless = None
         if self._stack is not None:
             self._stack.close()
             self._stack = None
