@@ -52,7 +52,7 @@ lint: $(VENV)/.installed
 docs: $(VENV)/.installed
 	$(PY) -m tools.configdoc
 
-test-fast: $(VENV)/.installed
+test-fast: deps
 	$(VENV)/bin/pytest -m "not system and not integration" tests
 
 test: deps lint
