@@ -204,12 +204,14 @@ def _build(defaults, pillar):
     _check_chrony(out)
     _check_store(out)
     _check_bind(out["dns"])
-    accounts = __salt__["mailserver_accounts.validate"](
-        {
-            k: out.pop(k) or ({} if k != "domains" else [])
-            for k in ("domains", "mailboxes", "aliases")
-        }
-    )
+    given = {k: out.pop(k) or ({} if k != "domains" else []) for k in ("domains", "mailboxes")}
+    given["aliases"] = out.pop("aliases") or {}
+    try:
+        accounts = __salt__["mailserver_accounts.validate"](given)
+    except SaltInvocationError as exc:  # one error class for a bad pillar
+        if not hasattr(exc, "key"):
+            raise
+        raise PillarError(exc.key, exc.reason) from None
     out["accounts"] = {
         "domains": accounts["domains"],
         "mailboxes": len(accounts["mailboxes"]),

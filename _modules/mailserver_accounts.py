@@ -44,8 +44,13 @@ def __virtual__():
 
 
 class PillarError(SaltInvocationError):
+    """A bad accounts pillar; mailserver.settings raises it again as the model's one error
+    class for a bad pillar (both name the key and the reason)."""
+
     def __init__(self, key, reason):
         super().__init__(f"pillar mailserver:{key}: {reason}")
+        self.key = key
+        self.reason = reason
 
 
 def _domain_ok(name):

@@ -200,3 +200,10 @@ def test_current_reads_the_snapshot_from_the_command_line(minion, model, tmp_pat
     (tmp_path / "settings.json").write_text(json.dumps(out))
     minion.context.clear()  # a new job: no run of the states
     assert mod.current() == json.loads(json.dumps(out))
+
+
+def test_one_error_class_for_a_bad_pillar(mod, defaults):
+    """A bad account is reported like any other bad key: the model's PillarError."""
+    with pytest.raises(mod.PillarError) as err:
+        mod.settings(defaults, with_admin({"domains": ["example.com"], "aliases": {"x": "y"}}))
+    assert err.value.key == "aliases:x" and "not a valid mail address" in err.value.reason
