@@ -89,14 +89,6 @@ def _next_serial(old, today=None):
     return max(int(today.strftime("%Y%m%d")) * 100, old + 1)
 
 
-def _read(path):
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return ""
-
-
 def _changed_records(old, new):
     return [
         line
@@ -122,7 +114,11 @@ def zone_plan(zone_dir=None, settings=None):
     out = {}
     for zone, lines in zones(settings).items():
         path = os.path.join(zone_dir, f"{zone}.zone")
-        old = _read(path)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                old = fh.read()
+        except FileNotFoundError:
+            old = ""
         old_serial = _file_serial(old)
         if old and old == _zone_text(zone, lines, settings, old_serial):
             continue
