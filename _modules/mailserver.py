@@ -204,6 +204,7 @@ def _build(defaults, pillar):
     _check_chrony(out)
     _check_store(out)
     _check_bind(out["dns"])
+    _check_spam(out)
     given = {k: out.pop(k) or ({} if k != "domains" else []) for k in ("domains", "mailboxes")}
     given["aliases"] = out.pop("aliases") or {}
     try:
@@ -252,6 +253,8 @@ def _same_type(where, default, value):
     # bool is an int to Python, never to us: `smtp: true` is not port 1
     want = type(default)
     strict = want is bool or isinstance(value, bool)
+    if want is float and type(value) is int:  # a whole number is a fine score
+        return
     if not (type(value) is want if strict else isinstance(value, want)):
         raise PillarError(where, f"must be {want.__name__}, not {type(value).__name__}")
 
@@ -306,6 +309,19 @@ def _check_types(out):
         if port in clashes:
             raise PillarError(f"ports:{name}", f"port {port} is already {clashes[port]}'s")
         clashes[port] = name
+    # the daemons on the loopback share it with the public services
+    local = [
+        ("dkim:port", out["dkim"]["port"]),
+        ("dmarc:port", out["dmarc"]["port"]),
+        *((f"rspamd:{k}", v) for k, v in out["rspamd"].items() if k.endswith("_port")),
+        *((f"{k}:port", out[k]["port"]) for k in ("redis", "postgrey", "postfwd")),
+    ]
+    for key, port in local:
+        if not 0 < port < 65536:
+            raise PillarError(key, f"{port!r} is not a port number")
+        if port in clashes:
+            raise PillarError(key, f"port {port} is already {clashes[port]}'s")
+        clashes[port] = key.replace(":port", "")
 
 
 def _check_host(out):
@@ -506,6 +522,40 @@ def _check_bind(dns):
             raise PillarError(f"dns:{key}", f"{dns[key]!r} does not start with {prefix}")
 
 
+def _check_spam(out):
+    """rspamd's thresholds, Postgrey's delay and lists, postfwd's limits."""
+    rspamd = out["rspamd"]
+    if not 0 < rspamd["add_header"] < rspamd["reject"]:
+        raise PillarError(
+            "rspamd:add_header", f"must be above 0 and below rspamd:reject ({rspamd['reject']})"
+        )
+    if rspamd["bayes"] not in ("global", "per_user"):
+        raise PillarError("rspamd:bayes", f"{rspamd['bayes']!r} is not global or per_user")
+    grey = out["postgrey"]
+    if not 1 <= grey["delay"] <= 86400:
+        raise PillarError("postgrey:delay", f"{grey['delay']} is not 1..86400 seconds")
+    for i, client in enumerate(grey["whitelist_clients"]):
+        if not isinstance(client, str) or not (_network(client) or is_hostname(client)):
+            raise PillarError(
+                f"postgrey:whitelist_clients:{i}", f"{client!r} is not an address, network or host"
+            )
+    for i, rcpt in enumerate(grey["whitelist_recipients"]):
+        local, _, domain = str(rcpt).rpartition("@")
+        if not isinstance(rcpt, str) or not (is_hostname(domain) or (local and not domain)):
+            raise PillarError(
+                f"postgrey:whitelist_recipients:{i}",
+                f"{rcpt!r} is not user@domain, user@ or a domain",
+            )
+    limits = out["postfwd"]
+    for soft in ("messages_per_hour", "recipients_per_day"):
+        if limits[soft] < 1:
+            raise PillarError(f"postfwd:{soft}", f"{limits[soft]} is not a number above 0")
+        if limits[f"hard_{soft}"] <= limits[soft]:
+            raise PillarError(
+                f"postfwd:hard_{soft}", f"must be above postfwd:{soft} ({limits[soft]})"
+            )
+
+
 # --- derived facts ----------------------------------------------------------------------------
 
 
@@ -603,11 +653,22 @@ def _derive_store(out):
     store["mailbox_dir"] = root + "/{domain}/{local}"
     store["removed_dir"] = root + "/.removed"
     out["dovecot"]["home"] = store["mailbox_dir"].format(domain="%d", local="%n")
+    # what else keeps personal data (Bayes tokens, fuzzy hashes, greylist triplets, senders'
+    # counters) lives inside the store too
+    mount = store["mount_point"].rstrip("/")
+    out["redis"]["dir"] = f"{mount}/redis"
+    out["postgrey"]["dbdir"] = f"{mount}/postgrey"
+    out["postfwd"]["dir"] = f"{mount}/postfwd"
     store["subdirs"] = [
         {
             "path": os.path.relpath(root, store["mount_point"]),
             "uid": vmail["uid"],
             "gid": vmail["gid"],
             "mode": "0750",
-        }
+        },
+        # each daemon's own directory, made at every unlock once its user exists
+        *(
+            {"path": os.path.basename(out[name][key]), "user": out[name]["user"], "mode": "0750"}
+            for name, key in (("redis", "dir"), ("postgrey", "dbdir"), ("postfwd", "dir"))
+        ),
     ]

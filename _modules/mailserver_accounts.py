@@ -392,20 +392,92 @@ def sync(accounts=None, database=None, purge=None):
         if ops:
             _apply(cur, ops, desired, current[0])
     removed = ops.get("mailboxes_removed", [])
-    if removed:  # close the open sessions of removed mailboxes (one call to list them)
-        who = __salt__["cmd.run_all"](["doveadm", "who", "-1"], python_shell=False)
-        online = {
-            line.split()[0].lower()
-            for line in who.get("stdout", "").splitlines()[1:]
-            if line.strip()
-        }
-        for addr in sorted(online & set(removed)):
-            __salt__["cmd.run_all"](["doveadm", "kick", addr], python_shell=False)
+    if removed:  # close the open sessions of removed mailboxes
+        _kick(removed)
     if accounts is None and (removed or purge):
         moved = _set_aside(model["store"], removed, purge)
         if moved:
             ops["mail"] = moved
     return ops
+
+
+def _kick(addresses):
+    """Close the open sessions of ``addresses`` (one call to list who is logged in)."""
+    who = __salt__["cmd.run_all"](["doveadm", "who", "-1"], python_shell=False)
+    online = {
+        line.split()[0].lower() for line in who.get("stdout", "").splitlines()[1:] if line.strip()
+    }
+    for addr in sorted(online & set(addresses)):
+        __salt__["cmd.run_all"](["doveadm", "kick", addr], python_shell=False)
+
+
+def _database():
+    return __salt__["mailserver.current"]()["mariadb"]["database"]
+
+
+def lock_user(address, reason="locked by the admin"):
+    """
+    Lock a mailbox: it can no longer log in (IMAP, ManageSieve, SMTP AUTH), its open
+    sessions are closed, and the minion fires ``mailserver/account/locked`` (the master's
+    reactor tells the admin). Mail to it is still delivered. A highstate keeps the lock;
+    :py:func:`unlock_user` lifts it. What a hard sending limit does (postfwd's watcher).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_accounts.lock_user alice@example.com "a stolen password"
+    """
+    addr = _address(address, "address")
+    with __salt__["mailserver_db.connect"](_database()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM virtual_users WHERE email=%s", (addr,))
+        if not cur.fetchall():
+            raise SaltInvocationError(f"no mailbox {addr}")
+        cur.execute(
+            "INSERT IGNORE INTO locked_mailboxes (email, reason) VALUES (%s, %s)",
+            (addr, str(reason)[:255]),
+        )
+        new = cur.rowcount == 1
+    if new:
+        _kick([addr])
+        __salt__["event.send"]("mailserver/account/locked", {"address": addr, "reason": reason})
+    return {"address": addr, "locked": True, "already": not new}
+
+
+def unlock_user(address):
+    """
+    Lift the lock of a mailbox (and forget its sending counters, so it starts afresh).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_accounts.unlock_user alice@example.com
+    """
+    addr = _address(address, "address")
+    with __salt__["mailserver_db.connect"](_database()) as conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM locked_mailboxes WHERE email=%s", (addr,))
+        was = cur.rowcount == 1
+    if __salt__["cmd.has_exec"]("postfwd"):
+        __salt__["cmd.run_all"](
+            ["postfwd", f"--delrate=sasl_username={addr}"], python_shell=False, ignore_retcode=True
+        )
+    return {"address": addr, "locked": False, "was_locked": was}
+
+
+def locked():
+    """
+    The locked mailboxes: ``{address: {"since", "reason"}}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_accounts.locked
+    """
+    with __salt__["mailserver_db.connect"](_database()) as conn, conn.cursor() as cur:
+        cur.execute("SELECT email, since, reason FROM locked_mailboxes ORDER BY email")
+        return {e: {"since": str(since), "reason": r} for e, since, r in cur.fetchall()}
 
 
 def hash_password(scheme="SHA512-CRYPT", password=None):

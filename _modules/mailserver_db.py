@@ -9,11 +9,8 @@ a process's arguments.
 """
 
 import contextlib
-import grp
-import hmac
 import logging
 import os
-import secrets
 
 try:
     import pymysql
@@ -52,7 +49,16 @@ SCHEMA = [
         UNIQUE KEY alias (source, destination),
         FOREIGN KEY (domain_id) REFERENCES virtual_domains(id) ON DELETE CASCADE
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci""",
+    # mailboxes locked (a hard sending limit, or by hand): no login until unlocked. Not
+    # pillar's: a highstate keeps them; a removed mailbox takes its lock with it.
+    """CREATE TABLE IF NOT EXISTS locked_mailboxes (
+        email VARCHAR(254) NOT NULL PRIMARY KEY,
+        since DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        reason VARCHAR(255) NOT NULL DEFAULT '',
+        FOREIGN KEY (email) REFERENCES virtual_users(email) ON DELETE CASCADE
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci""",
 ]
+TABLES = ("virtual_domains", "virtual_users", "virtual_aliases", "locked_mailboxes")
 
 # What Postfix and Dovecot ask the database: one place, beside the schema it depends on.
 POSTFIX_QUERIES = {
@@ -66,7 +72,11 @@ POSTFIX_QUERIES = {
     ),
 }
 DOVECOT_QUERIES = {
-    "password_query": "SELECT email AS user, password FROM virtual_users WHERE email='%u'",
+    # a locked mailbox cannot log in (IMAP, ManageSieve, and SMTP AUTH through Dovecot)
+    "password_query": (
+        "SELECT email AS user, password FROM virtual_users WHERE email='%u' "
+        "AND email NOT IN (SELECT email FROM locked_mailboxes)"
+    ),
     "user_query": (
         "SELECT email AS user, CONCAT('*:bytes=', quota) AS quota_rule "
         "FROM virtual_users WHERE email='%u'"
@@ -173,7 +183,7 @@ def secure():
 
 def schema_status(database=None):
     """
-    The tables of the mail database that are missing (all three when it does not exist).
+    The tables of the mail database that are missing (all of them when it does not exist).
 
     CLI Example:
 
@@ -185,10 +195,7 @@ def schema_status(database=None):
     with connect() as conn, conn.cursor() as cur:
         cur.execute("SHOW DATABASES LIKE %s", (database,))
         if not cur.fetchall():
-            return {
-                "database": False,
-                "missing": ["virtual_domains", "virtual_users", "virtual_aliases"],
-            }
+            return {"database": False, "missing": list(TABLES)}
         cur.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema=%s",
             (database,),
@@ -200,7 +207,7 @@ def schema_status(database=None):
             (database,),
         )
         columns = {row[0] for row in cur.fetchall()}
-    missing = [t for t in ("virtual_domains", "virtual_users", "virtual_aliases") if t not in have]
+    missing = [t for t in TABLES if t not in have]
     if "virtual_users" in have and "quota" not in columns:
         missing.append("virtual_users.quota")
     return {"database": True, "missing": missing}
@@ -236,45 +243,6 @@ def _ident(name):
     if not name.replace("_", "").isalnum():
         raise ValueError(f"not a safe SQL identifier: {name!r}")
     return name
-
-
-def _read_secret(path):
-    try:
-        with open(path, encoding="ascii") as fh:
-            return fh.read().strip() or None
-    except FileNotFoundError:
-        return None
-
-
-def _write_private(path, text, group=None, mode=0o600):
-    """Write a file readable only by root (and ``group``) without a moment of wider access."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    gid = grp.getgrnam(group).gr_gid if group else 0
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchown(fd, 0, gid)
-        os.fchmod(fd, mode)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def _file_differs(path, text, group, mode):
-    """True unless ``path`` holds exactly ``text``, owned by root:``group`` with ``mode``."""
-    try:
-        st = os.stat(path)
-        with open(path, encoding="utf-8") as fh:
-            have = fh.read()
-    except FileNotFoundError:
-        return True
-    gid = grp.getgrnam(group).gr_gid if group else 0
-    return not hmac.compare_digest(have, text) or (st.st_uid, st.st_gid, st.st_mode & 0o777) != (
-        0,
-        gid,
-        mode,
-    )
 
 
 def _client_files(db, password):
@@ -314,7 +282,7 @@ def reader_status():
     db = _db()
     database, user, secret_file = db["database"], db["reader"], db["secret_file"]
     todo = []
-    password = _read_secret(secret_file)
+    password = __utils__["mailserver_secret.read"](secret_file)
     if password is None:
         todo.append(f"generate the password ({secret_file})")
         return todo + ["set the database user's password", "write the client files"]
@@ -332,9 +300,8 @@ def reader_status():
         "ALL PRIVILEGES" in g or "INSERT" in g or "UPDATE" in g or "DELETE" in g for g in grants
     ):
         todo.append(f"revoke the write privileges of {user}")
-    for path, (text, group, mode) in _client_files(db, password).items():
-        if _file_differs(path, text, group, mode):
-            todo.append(f"write {path}")
+    todo += [f"write {path}" for path in __utils__["mailserver_secret.stale"](
+        _client_files(db, password))]  # fmt: skip
     return todo
 
 
@@ -354,10 +321,7 @@ def ensure_reader():
     if not todo:
         return []
     db = _db()
-    password = _read_secret(db["secret_file"])
-    if password is None:
-        password = secrets.token_urlsafe(32)
-        _write_private(db["secret_file"], password + "\n")
+    password = __utils__["mailserver_secret.ensure"](db["secret_file"])
     with connect() as conn, conn.cursor() as cur:
         user_at = (db["reader"], "localhost")  # the unix socket only
         cur.execute("CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*user_at, password))
@@ -365,7 +329,5 @@ def ensure_reader():
         cur.execute("REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s", user_at)
         cur.execute(f"GRANT SELECT ON `{_ident(db['database'])}`.* TO %s@%s", user_at)
         cur.execute("FLUSH PRIVILEGES")
-    for path, (text, group, mode) in _client_files(db, password).items():
-        if _file_differs(path, text, group, mode):
-            _write_private(path, text, group, mode)
+    __utils__["mailserver_secret.write_all"](_client_files(db, password))
     return todo

@@ -14,6 +14,7 @@ import base64
 import getpass
 import logging
 import os
+import pwd
 import subprocess
 import sys
 import time
@@ -233,13 +234,22 @@ def _mount(cfg, passphrase):
 def _after_unlock(cfg):
     """Owners and modes inside the store for the services, then tell the master."""
     subdirs = cfg.get("subdirs", [])
-    # the store's root: root's, traversable by the group of the mail (the guide's chgrp)
+    # the store's root: root's, listable by the group of the mail (the guide's chgrp); the
+    # other daemons with data in it (Redis, Postgrey, postfwd) may pass through to their own
+    # directory but not list the root
     os.chown(cfg["mount_point"], 0, subdirs[0].get("gid", 0) if subdirs else 0)
-    os.chmod(cfg["mount_point"], 0o750)
+    os.chmod(cfg["mount_point"], 0o751)
     for sub in subdirs:
         path = os.path.join(cfg["mount_point"], sub["path"])
+        uid, gid = sub.get("uid", 0), sub.get("gid", 0)
+        if "user" in sub:  # a daemon's user, made by its package: none yet, no directory yet
+            try:
+                entry = pwd.getpwnam(sub["user"])
+            except KeyError:
+                continue
+            uid, gid = entry.pw_uid, entry.pw_gid
         os.makedirs(path, exist_ok=True)
-        os.chown(path, sub.get("uid", 0), sub.get("gid", 0))
+        os.chown(path, uid, gid)
         os.chmod(path, int(sub.get("mode", "0750"), 8))
     __salt__["event.send"](
         "mailserver/store/unlocked", {"backend": cfg["backend"], "mount_point": cfg["mount_point"]}

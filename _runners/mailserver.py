@@ -7,6 +7,8 @@ Master-side commands of the mailserver formula: the encrypted mail store's life 
   the master configuration: a webhook and an email through an outside relay).
 * ``unlock``: prompts for the passphrase without echo and sends it sealed to each minion's
   own key, so only ciphertext crosses the event bus or lands in the job cache.
+* ``account_locked`` (called by the reactor on ``mailserver/account/locked``): tells the
+  admin through the same channels that a mailbox was locked (a hard sending limit).
 * ``restart_dependents`` (called by the reactor on ``mailserver/store/unlocked``): restarts
   the services that use the store, checks them and fires ``mailserver/store/ready/<id>``.
 """
@@ -46,23 +48,15 @@ def _fire(tag, data):
         ev.fire_event(data, tag)
 
 
-def _notify(minion, status):
-    """Send the 'store locked' notice through every configured channel; what was sent."""
+def _send(tag, subject, text, payload):
+    """Tell the admin through every channel: the event bus, the master's log, and those
+    configured under ``mailserver:notify`` (a webhook, an email through an outside relay).
+    What was sent, channel by channel."""
     notify = _settings().get("notify", {}) or {}
-    text = (
-        f"The encrypted mail store on {minion} is LOCKED (backend {status.get('backend')}, "
-        f"{status.get('mount_point')}). Mail waits in the senders' queues until you unlock "
-        f"it.\nUnlock with: {status.get('unlock')}."
-    )
-    sent = {"event": f"mailserver/store/locked/{minion}", "log": True}
+    sent = {"event": tag, "log": True}
     log.warning("mailserver: %s", text.replace("\n", " "))
-    payload = {
-        "minion": minion,
-        "state": "locked",
-        "text": text,
-        "unlock": f"salt-run mailserver.unlock {minion}",
-    }
-    _fire(f"mailserver/store/locked/{minion}", payload)
+    payload = {**payload, "text": text}
+    _fire(tag, payload)
     if notify.get("webhook"):
         req = urllib.request.Request(
             notify["webhook"],
@@ -81,7 +75,7 @@ def _notify(minion, status):
         msg = EmailMessage()
         msg["From"] = email.get("from", "salt-master@localhost")
         msg["To"] = ", ".join(email["to"])
-        msg["Subject"] = f"[mailserver] mail store on {minion} is locked"
+        msg["Subject"] = f"[mailserver] {subject}"
         msg.set_content(text)
         try:
             with smtplib.SMTP(
@@ -95,6 +89,50 @@ def _notify(minion, status):
             log.error("mailserver: email notification failed: %s", exc)
             sent["email"] = f"failed: {exc}"
     return sent
+
+
+def _notify(minion, status):
+    """Send the 'store locked' notice through every configured channel; what was sent."""
+    text = (
+        f"The encrypted mail store on {minion} is LOCKED (backend {status.get('backend')}, "
+        f"{status.get('mount_point')}). Mail waits in the senders' queues until you unlock "
+        f"it.\nUnlock with: {status.get('unlock')}."
+    )
+    return _send(
+        f"mailserver/store/locked/{minion}",
+        f"mail store on {minion} is locked",
+        text,
+        {"minion": minion, "state": "locked", "unlock": f"salt-run mailserver.unlock {minion}"},
+    )
+
+
+def account_locked(minion, address, reason=""):
+    """
+    Tell the admin that a mailbox on ``minion`` was locked (called by the reactor on
+    ``mailserver/account/locked``, which the minion fires when a user goes past a hard
+    sending limit): the event ``mailserver/account/locked/<minion>``, the master's log, the
+    webhook and the email of ``mailserver:notify``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.account_locked mx1 alice@example.com "sending limit"
+    """
+    unlock = f"salt {minion} mailserver_accounts.unlock_user {address}"
+    text = (
+        f"The mailbox {address} on {minion} is LOCKED ({reason or 'no reason given'}): it "
+        f"cannot log in or send; mail to it is still delivered. A hard sending limit usually "
+        f"means a stolen password: change it in pillar and apply, then unlock.\n"
+        f"Unlock with: {unlock}"
+    )
+    sent = _send(
+        f"mailserver/account/locked/{minion}",
+        f"mailbox {address} on {minion} is locked",
+        text,
+        {"minion": minion, "address": address, "reason": reason, "unlock": unlock},
+    )
+    return {"minion": minion, "address": address, "notified": sent}
 
 
 def _seal(minion, passphrase):

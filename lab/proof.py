@@ -55,7 +55,7 @@ def mail_works(conf_dir: Path) -> list[str]:
 
     def verdict():
         box = container.sh("peer", "cat /var/mail/sink", check=False).stdout
-        for raw in box.split("\nFrom ")[1:]:
+        for raw in ("\n" + box).split("\nFrom ")[1:]:  # mbox: each message starts "From "
             msg = email.message_from_string(raw.split("\n", 1)[1])
             if msg["Subject"] == outbound:
                 results = " ".join(" ".join(str(v).split()) for v in msg.get_all(

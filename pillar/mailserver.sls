@@ -71,6 +71,20 @@ mailserver:
       - 198.51.100.20
       - 2001:db8:100::20
 
+  # rspamd's GTUBE variants for "add header" on (the lab's tests file one into Junk); leave
+  # this out on a real host.
+  rspamd:
+    test_patterns: true
+
+  # Greylisting (Postgrey) of unauthenticated mail on port 25. The lab's peer is whitelisted
+  # like a trusted relay, so the tests' mail is not held; the greylisting test sends from
+  # another address of the peer, with the delay shortened from 300 s to 2 s.
+  postgrey:
+    delay: 2
+    whitelist_clients:
+      - 198.51.100.20
+      - 2001:db8:100::20
+
   # Time sources (Chrony). Here the lab's peer; elsewhere your provider's servers, or leave
   # this out for Debian's pool.
   chrony:

@@ -39,7 +39,10 @@ def smtp(args) -> dict:
     kw = {"context": _ctx()} if args.ssl else {}
     password = _password(args)
     try:
-        with cls(args.host, args.port, timeout=30, local_hostname=args.helo, **kw) as s:
+        source = (args.source, 0) if args.source else None
+        with cls(
+            args.host, args.port, timeout=30, local_hostname=args.helo, source_address=source, **kw
+        ) as s:
             out["stage"] = "ehlo"
             s.ehlo()
             out["features_before_tls"] = sorted(s.esmtp_features)
@@ -125,6 +128,16 @@ def imap(args) -> dict:
             typ, data = conn.getquotaroot("INBOX")
             # [[b'"INBOX" "User quota"'], [b'"User quota" (STORAGE 12 2097152)']]
             out["quota"] = [d.decode() for d in data[1] if d] if typ == "OK" else []
+        if args.folder and args.move_to:  # as a mail client moves a message (RFC 6851 MOVE)
+            out["stage"] = "move"
+            typ, _ = conn.select(f'"{args.folder}"')
+            typ, data = conn.uid("SEARCH", "SUBJECT", f'"{args.subject}"')
+            uids = data[0].split() if typ == "OK" else []
+            if not uids:
+                return {**out, "ok": False, "error": f"no {args.subject} in {args.folder}"}
+            typ, data = conn.uid("MOVE", b",".join(uids).decode(), f'"{args.move_to}"')
+            out.update(ok=typ == "OK", moved=len(uids), response=[str(d) for d in data if d])
+            return out
         if args.folder:
             out["stage"] = "select"
             typ, _ = conn.select(f'"{args.folder}"', readonly=True)
@@ -216,11 +229,13 @@ def main() -> int:
     p.add_argument("--subject", default="lab probe")
     p.add_argument("--body", default="lab probe")
     p.add_argument("--no-date", action="store_true", help="a message without a Date: field")
+    p.add_argument("--source", help="the peer's address to send from")
     p = sub.choices["imap"]
     p.add_argument("--folder")
     p.add_argument("--subject")
     p.add_argument("--raw-login", action="store_true")
     p.add_argument("--quota", action="store_true")
+    p.add_argument("--move-to", help="move the messages with --subject from --folder here")
     sub.choices["sieve"].add_argument("--name", default="lab")
     args = parser.parse_args()
     result = {"smtp": smtp, "imap": imap, "sieve": sieve}[args.cmd](args)

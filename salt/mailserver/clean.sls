@@ -6,6 +6,10 @@
 include:
   - .dovecot.clean
   - .postfix.clean
+  - .postfwd.clean
+  - .postgrey.clean
+  - .rspamd.clean
+  - .redis.clean
   - .mariadb.clean
   - .bind.clean
   - .dmarc.clean

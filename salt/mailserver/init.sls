@@ -16,6 +16,10 @@ include:
   - .dmarc
   - .bind
   - .mariadb
+  - .redis
+  - .rspamd
+  - .postgrey
+  - .postfwd
   - .postfix
   - .dovecot
   - .accounts

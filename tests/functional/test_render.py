@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,7 +98,17 @@ def test_configuration_text_comes_from_templates_under_files(modules):
 def test_main_cf_names_the_milters_maps_and_certificate_of_the_model(modules):
     text = rendered(modules, "mailserver.postfix.config", "/etc/postfix/main.cf")
     assert "myhostname = mx1.example.com\n" in text
-    assert "smtpd_milters = inet:127.0.0.1:8891, inet:127.0.0.1:8893\n" in text
+    # OpenDKIM, OpenDMARC, rspamd (docs/design.md: which checks what)
+    assert (
+        "smtpd_milters = inet:127.0.0.1:8891, inet:127.0.0.1:8893, inet:127.0.0.1:11332\n" in text
+    )
+    # Postgrey after the recipient is known to be ours, on port 25 only
+    restrictions = re.search(r"^smtpd_recipient_restrictions =(.*\n)(\s.*\n)*", text, re.M)[0]
+    assert (
+        restrictions.index("reject_unlisted_recipient")
+        < restrictions.index("reject_unauth_destination")
+        < restrictions.index("inet:127.0.0.1:10023")
+    )
     assert "non_smtpd_milters = inet:127.0.0.1:8891\n" in text
     assert "milter_default_action = tempfail\n" in text  # mail waits while a milter is down
     assert (
@@ -121,6 +132,9 @@ def test_master_cf_listens_on_the_ports_of_the_model_with_submission_rules(modul
         submissions
     )
     assert "-o milter_macro_daemon_name=ORIGINATING" in submissions
+    # postfwd's limits for authenticated users; Postgrey never for them
+    assert "-o smtpd_end_of_data_restrictions=$mailserver_sending_limits" in submissions
+    assert "10023" not in submissions
     smtp = text.split("\n25 ")[1].split("\n587 ")[0]
     assert "sasl_auth_enable=yes" not in smtp  # the MX never offers AUTH
 

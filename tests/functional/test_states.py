@@ -140,6 +140,12 @@ def harness(scratch, mariadb):
             "dovecot": {"sql_file": str(scratch / "dovecot-sql.conf")},
             "dkim": {"key_dir": str(scratch / "dkim"), "dir": str(scratch), "user": "root"},
             "tls": {"cert_file": str(scratch / "nonexistent.pem")},
+            "redis": {
+                "user": "root",
+                "config_file": str(scratch / "redis/mailserver.conf"),
+                "secret_file": str(scratch / "redis.secret"),
+            },
+            "rspamd": {"user": "root", "local_dir": str(scratch / "rspamd")},
             "dns": {
                 "authoritative": {"enabled": True},
                 "bind": {"zone_dir": str(scratch / "zones")},
@@ -239,6 +245,31 @@ def test_database_hardening_schema_and_reader(harness, snapshot):
     assert any("write" in step for step in done["done"])
     secret = Path(db["secret_file"]).read_text().strip()
     assert len(secret) >= 32 and secret not in json.dumps(done)
+
+
+def test_the_redis_password_and_the_files_that_carry_it(harness, snapshot):
+    redis, rspamd = snapshot["redis"], snapshot["rspamd"]
+    done = predicts_then_converges(
+        harness.states.mailserver_spam.secrets_present, name=redis["secret_file"]
+    )
+    assert done["done"][0].startswith("generate the password")
+    secret = Path(redis["secret_file"]).read_text().strip()
+    assert len(secret) >= 32 and secret not in json.dumps(done)
+    assert stat.S_IMODE(os.stat(redis["secret_file"]).st_mode) == 0o600
+    conf = Path(redis["config_file"]).read_text()
+    assert f"requirepass {secret}\n" in conf and "bind 127.0.0.1 -::1\n" in conf
+    assert f"dir {redis['dir']}\n" in conf  # the data inside the store
+    client = Path(rspamd["local_dir"], "redis.conf").read_text()
+    assert f'password = "{secret}";' in client
+    for path in (redis["config_file"], Path(rspamd["local_dir"], "redis.conf")):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    # a file changed by hand is put back, the password kept
+    Path(redis["config_file"]).write_text("requirepass hunter2\n")
+    again = predicts_then_converges(
+        harness.states.mailserver_spam.secrets_present, name=redis["secret_file"]
+    )
+    assert again == {"done": [f"write {redis['config_file']}"]}
+    assert Path(redis["secret_file"]).read_text().strip() == secret
 
 
 def test_accounts(harness, snapshot):

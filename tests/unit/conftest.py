@@ -28,8 +28,10 @@ MODULES = [
     "mailserver_dns",
     "mailserver_firewall",
     "mailserver_status",
+    "mailserver_spam",
     "mailserver_store",
 ]
+UTILS = ["mailserver_secret"]
 
 
 def load(name: str, kind: str = "_modules"):
@@ -49,6 +51,17 @@ class Minion:
         self.grains = {k: (v.copy() if hasattr(v, "copy") else v) for k, v in GRAINS.items()}
         self.opts = {"id": "mx1", **(opts or {})}
         self.mods: dict = {}
+        # the formula's utils, as Salt's loader hands them to execution modules
+        self.utils: dict = {}
+        for name in UTILS:
+            util = load(name, "_utils")
+            self.utils.update(
+                {
+                    f"{name}.{a}": f
+                    for a, f in vars(util).items()
+                    if inspect.isfunction(f) and not a.startswith("_")
+                }
+            )
         for name in MODULES:
             self.load(name)
 
@@ -58,6 +71,7 @@ class Minion:
         module.__context__ = self.context
         module.__grains__ = self.grains
         module.__opts__ = self.opts
+        module.__utils__ = self.utils
         virtual = getattr(module, "__virtualname__", name)
         for attr, fn in vars(module).items():
             if (

@@ -77,6 +77,34 @@ def test_domains_are_normalised_once_and_every_fact_uses_the_normalised_name(min
         ),
         ({"store": {"mail_root": "/var/mail"}}, "pillar mailserver:store:mail_root: must be"),
         ({"store": {"dependents": ["dovecot"]}}, "pillar mailserver:store:dependents: 'dovecot'"),
+        # spam filtering, greylisting, sending limits
+        ({"rspamd": {"reject": "high"}}, "pillar mailserver:rspamd:reject: must be float, not"),
+        ({"rspamd": {"reject": True}}, "pillar mailserver:rspamd:reject: must be float, not bool"),
+        ({"rspamd": {"add_header": 20}}, "pillar mailserver:rspamd:add_header: must be above 0"),
+        ({"rspamd": {"add_header": 0}}, "pillar mailserver:rspamd:add_header: must be above 0"),
+        ({"rspamd": {"bayes": "shared"}}, "pillar mailserver:rspamd:bayes: 'shared' is not"),
+        ({"rspamd": {"test_patterns": 1}}, "pillar mailserver:rspamd:test_patterns: must be bool"),
+        ({"rspamd": {"milter_port": 25}}, "pillar mailserver:rspamd:milter_port: port 25 is"),
+        ({"postgrey": {"delay": 0}}, "pillar mailserver:postgrey:delay: 0 is not 1..86400"),
+        ({"postgrey": {"delay": "5m"}}, "pillar mailserver:postgrey:delay: must be int, not str"),
+        (
+            {"postgrey": {"whitelist_clients": ["not a host!"]}},
+            "pillar mailserver:postgrey:whitelist_clients:0: 'not a host!' is not an address",
+        ),
+        (
+            {"postgrey": {"whitelist_recipients": ["a@b@c"]}},
+            "pillar mailserver:postgrey:whitelist_recipients:0: 'a@b@c' is not user@domain",
+        ),
+        ({"postfwd": {"messages_per_hour": 0}}, "pillar mailserver:postfwd:messages_per_hour: 0"),
+        (
+            {"postfwd": {"hard_messages_per_hour": 50}},
+            "pillar mailserver:postfwd:hard_messages_per_hour: must be above postfwd:messages_per",
+        ),
+        (
+            {"postfwd": {"recipients_per_day": 5000}},
+            "pillar mailserver:postfwd:hard_recipients_per_day: must be above postfwd:recipients",
+        ),
+        ({"postfwd": {"port": 10023}}, "pillar mailserver:postfwd:port: port 10023 is already"),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):

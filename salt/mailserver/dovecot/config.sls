@@ -48,3 +48,43 @@ mailserver-dovecot-config-file-managed:
       - user: mailserver-store-config-user-present-vmail
       - sls: {{ tplroot }}.tls
       - mailserver_db: mailserver-mariadb-database-reader-present
+
+# Sieve scripts of the formula: rspamd's spam filed into Junk before each user's filters,
+# and learning from moves into and out of Junk (IMAPSieve), compiled before Dovecot runs them
+mailserver-dovecot-config-file-managed-sieve:
+  file.managed:
+    - names:
+      - {{ dovecot.sieve_dir }}/before.d/10-junk.sieve:
+        - source: salt://{{ tplroot }}/dovecot/files/junk.sieve.jinja
+      - {{ dovecot.sieve_dir }}/learn/spam.sieve:
+        - source: salt://{{ tplroot }}/dovecot/files/learn-spam.sieve.jinja
+      - {{ dovecot.sieve_dir }}/learn/ham.sieve:
+        - source: salt://{{ tplroot }}/dovecot/files/learn-ham.sieve.jinja
+    - template: jinja
+    - makedirs: true
+    - user: root
+    - group: root
+    - mode: "0644"
+    - require:
+      - pkg: mailserver-dovecot-package-pkg-installed
+
+mailserver-dovecot-config-file-managed-learn:
+  file.managed:
+    - name: {{ dovecot.sieve_dir }}/bin/rspamd-learn
+    - source: salt://{{ tplroot }}/dovecot/files/rspamd-learn.jinja
+    - template: jinja
+    - context:
+        port: {{ mailserver.rspamd.controller_port }}
+        fuzzy_flag: {{ mailserver.rspamd.fuzzy_flag }}
+    - makedirs: true
+    - user: root
+    - group: root
+    - mode: "0755"
+
+mailserver-dovecot-config-cmd-run-sievec:
+  cmd.run:
+    - names:
+      - sievec {{ dovecot.sieve_dir }}/before.d
+      - sievec {{ dovecot.sieve_dir }}/learn
+    - onchanges:
+      - file: mailserver-dovecot-config-file-managed-sieve

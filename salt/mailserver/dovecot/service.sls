@@ -17,5 +17,6 @@ mailserver-dovecot-service-running:
       - mailserver_store: mailserver-store-service-unlocked
     - watch:
       - file: mailserver-dovecot-config-file-managed
+      - cmd: mailserver-dovecot-config-cmd-run-sievec
       - sls: {{ tplroot }}.tls
       - mailserver_db: mailserver-mariadb-database-reader-present

@@ -1,0 +1,104 @@
+"""
+Spam filtering: rspamd (content, Bayes, fuzzy hashes, DNS blocklists) with its data in Redis,
+inside the encrypted store. The Redis password is made on the host (never in pillar) and
+written only into Redis's and rspamd's files (root and the daemon's group); what rspamd has
+learned is read from its controller, on the loopback.
+"""
+
+import json
+import urllib.error
+import urllib.request
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "mailserver_spam"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _files(model, password):
+    """{path: (text, group, mode)} of the files that carry the Redis password."""
+    redis, rspamd = model["redis"], model["rspamd"]
+    head = "# Managed by Salt (mailserver formula): edit pillar, not this file.\n"
+    return {
+        redis["config_file"]: (
+            f"{head}# included last by /etc/redis/redis.conf: the loopback only, the data in\n"
+            f"# the encrypted store, a password generated on the host\n"
+            f"bind 127.0.0.1 -::1\nport {redis['port']}\ndir {redis['dir']}\n"
+            f"requirepass {password}\n",
+            redis["user"],
+            0o640,
+        ),
+        f"{rspamd['local_dir']}/redis.conf": (
+            f'{head}servers = "127.0.0.1:{redis["port"]}";\npassword = "{password}";\n',
+            rspamd["user"],
+            0o640,
+        ),
+    }
+
+
+def secrets_status():
+    """
+    What is not yet as it should be for the Redis password: short descriptions, empty when
+    all is in place. Never the password.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_spam.secrets_status
+    """
+    model = __salt__["mailserver.current"]()
+    password = __utils__["mailserver_secret.read"](model["redis"]["secret_file"])
+    if password is None:
+        return [f"generate the password ({model['redis']['secret_file']})", "write its files"]
+    return [f"write {path}" for path in __utils__["mailserver_secret.stale"](
+        _files(model, password))]  # fmt: skip
+
+
+def ensure_secrets():
+    """
+    Make the Redis password when there is none, and write the files that carry it. Returns
+    what it did (never the password).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_spam.ensure_secrets
+    """
+    todo = secrets_status()
+    if todo:
+        model = __salt__["mailserver.current"]()
+        password = __utils__["mailserver_secret.ensure"](model["redis"]["secret_file"])
+        __utils__["mailserver_secret.write_all"](_files(model, password))
+    return todo
+
+
+def stats():
+    """
+    What rspamd has scanned and learned, from its controller: ``{"scanned", "learned",
+    "spam_learned", "ham_learned", "actions": {...}}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_spam.stats
+    """
+    port = __salt__["mailserver.current"]()["rspamd"]["controller_port"]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/stat", timeout=10) as resp:
+            data = json.load(resp)
+    except (OSError, urllib.error.URLError, ValueError) as exc:
+        raise CommandExecutionError(f"rspamd's controller does not answer: {exc}") from None
+    files = {s.get("symbol"): s for s in data.get("statfiles", [])}
+    return {
+        "scanned": data.get("scanned", 0),
+        "learned": data.get("learned", 0),
+        "spam_learned": files.get("BAYES_SPAM", {}).get("revision", 0),
+        "ham_learned": files.get("BAYES_HAM", {}).get("revision", 0),
+        "actions": data.get("actions", {}),
+    }
