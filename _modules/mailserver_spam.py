@@ -80,7 +80,9 @@ def ensure_secrets():
 def stats():
     """
     What rspamd has scanned and learned, from its controller: ``{"scanned", "learned",
-    "spam_learned", "ham_learned", "actions": {...}}``.
+    "spam_learned", "ham_learned", "actions": {...}}``. ``learned`` counts every lesson;
+    ``spam_learned`` and ``ham_learned`` are what the Bayes statistics hold (a message
+    moved out of Junk moves from one to the other), refreshed from Redis every few seconds.
 
     CLI Example:
 

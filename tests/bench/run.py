@@ -62,8 +62,9 @@ def main() -> int:
                         ("formula", "the formula's whole path into the store (mx1)")):  # fmt: skip
         r = flow[name]
         print(
-            f"  {label:48} {r['delivered']:6d} delivered in {r['elapsed']:6.1f} s "
-            f"= {r['per_second']:6.1f}/s  (refused {r['refused']}, errors {r['errors']})"
+            f"  {label:48} {r['per_second']:6.1f}/s accepted, {r['delivered']}/{r['accepted']} "
+            f"delivered (all after {r['drained_after']:.0f} s; {r['deferred']} deferred on "
+            f"the way, {r['refused']} refused, {r['errors']} connection errors)"
         )
     print(f"  formula / bare (the baseline): {flow['ratio']:.2f}")
     print("(the lab stays up: make lab-down)")

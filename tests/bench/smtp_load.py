@@ -56,6 +56,7 @@ def main() -> int:
             except (OSError, smtplib.SMTPException):
                 with lock:
                     counts["errors"] += 1
+                time.sleep(0.5)  # a refused connection: try again, not in a tight loop
 
     start = time.monotonic()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(conns)]

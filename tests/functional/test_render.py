@@ -121,6 +121,35 @@ def test_main_cf_names_the_milters_maps_and_certificate_of_the_model(modules):
     assert "message_size_limit = 52428800\n" in text
 
 
+def test_rspamd_asks_the_host_s_resolvers_and_greylisting_is_postgrey_s(modules):
+    options = rendered(modules, "mailserver.rspamd.config", "/etc/rspamd/local.d/options.inc")
+    # the lab's pillar runs BIND: DNS blocklists through the host's own resolver
+    assert 'nameserver = ["127.0.0.1:53"' in options
+    greylist = rendered(modules, "mailserver.rspamd.config", "/etc/rspamd/local.d/greylist.conf")
+    assert "enabled = false;" in greylist
+    for name in ("dmarc.conf", "dkim_signing.conf", "arc.conf"):  # OpenDMARC, OpenDKIM's
+        assert "enabled = false;" in rendered(
+            modules, "mailserver.rspamd.config", f"/etc/rspamd/local.d/{name}"
+        )
+    actions = rendered(modules, "mailserver.rspamd.config", "/etc/rspamd/local.d/actions.conf")
+    assert "reject = 15.0;" in actions and "add_header = 6.0;" in actions
+
+
+def test_postfwd_counts_authenticated_senders_at_the_end_of_data(modules):
+    rules = rendered(modules, "mailserver.postfwd.config", "/etc/postfix/postfwd.cf")
+    ids = [line.split("=", 1)[1] for line in rules.splitlines() if line.startswith("id=")]
+    # the hard limits first: they count every attempt, the deferred ones too
+    assert ids == [
+        "HARDLIMIT_MESSAGES",
+        "HARDLIMIT_RECIPIENTS",
+        "LIMIT_MESSAGES",
+        "LIMIT_RECIPIENTS",
+    ]
+    assert rules.count("protocol_state==END-OF-MESSAGE") == 4
+    assert "rate(sasl_username/100/3600/450 4.7.1" in rules
+    assert "rcpt(sasl_username/3000/86400/450 4.7.1" in rules
+
+
 def test_master_cf_listens_on_the_ports_of_the_model_with_submission_rules(modules):
     text = rendered(modules, "mailserver.postfix.config", "/etc/postfix/master.cf")
     services = {line.split()[0]: line for line in text.splitlines() if " inet " in line}
@@ -147,6 +176,10 @@ def test_dovecot_conf_serves_the_model_s_ports_mailboxes_and_certificate(modules
     assert "home=/mail/decrypted-mail/vhosts/%d/%n" in text
     assert "mail_location = maildir:~/Maildir:VOLATILEDIR=/run/dovecot-volatile/%d/%n\n" in text
     assert "maildir_copy_with_hardlinks = no" in text  # EncFS paranoia: no hard links
+    # the formula's Sieve: spam into Junk before the user's filters, learning from moves
+    assert "sieve_before = /etc/dovecot/sieve/before.d\n" in text
+    assert "imapsieve_mailbox1_name = Junk\n" in text
+    assert "imapsieve_mailbox2_from = Junk\n" in text
     for port in ("port = 143", "port = 993", "port = 4190"):
         assert port in text
     assert "args = /etc/dovecot/dovecot-sql.conf.ext" in text
