@@ -11,7 +11,7 @@ from tests.system.mailclients import DEFAULTS, inbox, send25, tag
 STORE = DEFAULTS["store"]
 GONE_PACKAGES = (
     "postfix", "dovecot-core", "mariadb-server", "opendkim", "opendmarc", "nginx", "bind9",
-    "fail2ban", "chrony", "ufw",
+    "fail2ban", "chrony", "ufw", "rspamd", "redis-server", "postgrey", "postfwd",
 )  # fmt: skip
 GONE_FILES = (
     "/etc/postfix/sql",
@@ -24,11 +24,18 @@ GONE_FILES = (
     "/etc/opendkim/key.table",
     "/etc/systemd/system/dovecot.service.d/mailserver-store.conf",
     "/etc/mailname",
+    "/etc/rspamd/local.d",
+    "/etc/redis/mailserver.conf",
+    "/etc/postfix/postfwd.cf",
+    "/etc/postgrey/whitelist_clients.local",
+    "/usr/local/sbin/mailserver-limits-watch",
+    "/etc/dovecot/sieve",
 )
 KEPT_FILES = (
     "/var/lib/mysql/mailserver/virtual_users.ibd",
     "/etc/mailserver/tls/privkey.pem",
     "/etc/mailserver/db-reader.secret",
+    "/etc/mailserver/redis.secret",
     "/etc/sudoers.d/mailserver-admin",
     "/etc/opendkim/keys/example.com",
 )

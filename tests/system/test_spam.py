@@ -260,7 +260,7 @@ def test_a_user_past_the_limits_waits_then_is_locked_and_the_admin_told(low_limi
 
     def refused_login():
         ret = login(families[0])
-        return ret if ret.get("stage") == "auth" else None
+        return ret if not ret["ok"] and ret["stage"] == "auth" else None
 
     refused = until(
         refused_login,
@@ -316,9 +316,9 @@ def test_redis_and_rspamd_listen_on_the_loopback_with_a_password_made_on_the_hos
     ports = [DEFAULTS["redis"]["port"]] + [
         v for k, v in DEFAULTS["rspamd"].items() if k.endswith("_port")
     ]
-    listening = spam.sh("mx1", "ss -Hltun").stdout.split("\n")
+    listening = [line.split()[4] for line in spam.sh("mx1", "ss -Hltun").stdout.splitlines()]
     for port in ports:
-        local = [line.split()[4] for line in listening if line.split()[4].endswith(f":{port}")]
+        local = [address for address in listening if address.endswith(f":{port}")]
         assert local and all(a.startswith(("127.0.0.1:", "[::1]:")) for a in local), local
     # the password is in no log, no job return, no cache, on mx1 or the master
     assert spam.files_holding(secret) == ("", "")

@@ -22,5 +22,6 @@ mailserver-dovecot-clean-file-absent:
     - names:
       - {{ dovecot.sql_file }}
       - {{ dovecot.tmpfiles_file }}
+      - {{ dovecot.sieve_dir }}
     - require:
       - pkg: mailserver-dovecot-clean-pkg-removed

@@ -23,3 +23,13 @@ mailserver-redis-clean-file-absent:
       - /etc/systemd/system/{{ redis.service }}.service.d/mailserver.conf
     - require:
       - pkg: mailserver-redis-clean-pkg-removed
+
+# Debian's redis.conf stays after a remove: without the line that reads the formula's file
+mailserver-redis-clean-file-replace-include:
+  file.replace:
+    - name: /etc/redis/redis.conf
+    - pattern: '^include {{ redis.config_file }}\n'
+    - repl: ''
+    - ignore_if_missing: true
+    - require:
+      - pkg: mailserver-redis-clean-pkg-removed
