@@ -33,6 +33,9 @@ CHANGES = {
     "mailserver_store.restart_dependents",
     "mailserver_store.change_passphrase",
     "mailserver_accounts.hash_password",
+    "mailserver_accounts.lock_user",
+    "mailserver_accounts.unlock_user",
+    "mailserver_spam.ensure_secrets",
 }
 
 
