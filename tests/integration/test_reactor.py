@@ -116,3 +116,30 @@ def test_unlocked_event_runs_the_restart_orchestration(master, minion, store, ev
     assert events.found_all_events, "the reactor never reported the services back"
     ready = next(iter(events.matches)).data
     assert ready["ok"] is True and ready["services"] == {}
+
+
+def test_a_locked_mailbox_is_told_to_the_admin(master, minion, event_listener):
+    """What the minion fires when a user goes past a hard sending limit (or an admin locks
+    one) reaches the admin: the reactor runs the runner, which posts to the webhook and
+    fires mailserver/account/locked/<id> on the master's bus."""
+    start = time.time()
+    ret = master.salt_cli(timeout=60).run(
+        "event.send",
+        "mailserver/account/locked",
+        'data={"address": "bob@example.com", "reason": "sending limit HARDLIMIT_MESSAGES"}',
+        minion_tgt=minion.id,
+    )
+    assert ret.returncode == 0
+    until(
+        lambda: any(h.get("address") == "bob@example.com" for h in Hook.received),
+        "the webhook to hear of the locked mailbox",
+        90,
+    )
+    hook = next(h for h in Hook.received if h.get("address") == "bob@example.com")
+    assert hook["minion"] == minion.id
+    assert hook["unlock"] == f"salt {minion.id} mailserver_accounts.unlock_user bob@example.com"
+    assert "HARDLIMIT_MESSAGES" in hook["text"]
+    events = event_listener.wait_for_events(
+        [(master.id, f"mailserver/account/locked/{minion.id}")], after_time=start, timeout=30
+    )
+    assert events.found_all_events, "no mailserver/account/locked event on the master's bus"
