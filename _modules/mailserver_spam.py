@@ -11,6 +11,14 @@ import urllib.request
 
 from salt.exceptions import CommandExecutionError
 
+try:
+    from passlib.hash import sha512_crypt
+except ImportError:  # pragma: no cover - mailserver.settings names what is missing
+    sha512_crypt = None
+
+# the web interface's user name, in nginx's password file
+WEB_USER = "rspamd"
+
 __virtualname__ = "mailserver_spam"
 
 
@@ -39,10 +47,46 @@ def _files(model, password):
     }
 
 
+def _web_status(model):
+    """What is not yet as it should be for the web interface's password (when it is on)."""
+    rspamd = model["rspamd"]
+    if not rspamd["web_ui"]:
+        return []
+    password = __utils__["mailserver_secret.read"](rspamd["web_secret_file"])
+    if password is None:
+        return [
+            f"generate the web interface's password ({rspamd['web_secret_file']})",
+            f"write {rspamd['web_htpasswd_file']}",
+        ]
+    path = rspamd["web_htpasswd_file"]
+    try:
+        with open(path, encoding="ascii") as fh:
+            user, _, hashed = fh.read().strip().partition(":")
+        good = user == WEB_USER and sha512_crypt.identify(hashed)
+        good = good and sha512_crypt.verify(password, hashed)
+    except (FileNotFoundError, ValueError):
+        good = False
+    # the hash is salted anew each time it is made: compare what it checks, not its text
+    text = f"{WEB_USER}:{hashed}\n" if good else ""
+    group = model["web"]["group"]
+    if not good or __utils__["mailserver_secret.differs"](path, text, group, 0o640):
+        return [f"write {path}"]
+    return []
+
+
+def _web_write(model):
+    rspamd = model["rspamd"]
+    password = __utils__["mailserver_secret.ensure"](rspamd["web_secret_file"])
+    hashed = sha512_crypt.hash(password)
+    __utils__["mailserver_secret.write"](
+        rspamd["web_htpasswd_file"], f"{WEB_USER}:{hashed}\n", model["web"]["group"], 0o640
+    )
+
+
 def secrets_status():
     """
-    What is not yet as it should be for the Redis password: short descriptions, empty when
-    all is in place. Never the password.
+    What is not yet as it should be for the Redis password and, when rspamd's web interface
+    is on, its password: short descriptions, empty when all is in place. Never a password.
 
     CLI Example:
 
@@ -53,9 +97,11 @@ def secrets_status():
     model = __salt__["mailserver.current"]()
     password = __utils__["mailserver_secret.read"](model["redis"]["secret_file"])
     if password is None:
-        return [f"generate the password ({model['redis']['secret_file']})", "write its files"]
-    return [f"write {path}" for path in __utils__["mailserver_secret.stale"](
-        _files(model, password))]  # fmt: skip
+        todo = [f"generate the password ({model['redis']['secret_file']})", "write its files"]
+    else:
+        todo = [f"write {path}" for path in __utils__["mailserver_secret.stale"](
+            _files(model, password))]  # fmt: skip
+    return todo + _web_status(model)
 
 
 def ensure_secrets():
@@ -74,6 +120,8 @@ def ensure_secrets():
         model = __salt__["mailserver.current"]()
         password = __utils__["mailserver_secret.ensure"](model["redis"]["secret_file"])
         __utils__["mailserver_secret.write_all"](_files(model, password))
+        if _web_status(model):
+            _web_write(model)
     return todo
 
 

@@ -135,6 +135,19 @@ def test_rspamd_asks_the_host_s_resolvers_and_greylisting_is_postgrey_s(modules)
     assert "reject = 15.0;" in actions and "add_header = 6.0;" in actions
 
 
+def test_rspamd_s_web_interface_is_served_only_when_asked_behind_a_password(modules):
+    site = "/etc/nginx/sites-available/mailserver"
+    assert "rspamd" not in rendered(modules, "mailserver.web.config", site)  # off by default
+    pillar = {"mailserver": {"rspamd": {"web_ui": True}}}
+    text = rendered(modules, "mailserver.web.config", site, pillar=pillar)
+    server = next(b for b in text.split("\nserver {") if "server_name mx1.example.com;" in b)
+    assert "location /rspamd/ {" in server and "proxy_pass http://127.0.0.1:11334/;" in server
+    assert "auth_basic_user_file /etc/nginx/mailserver-rspamd.htpasswd;" in server
+    # the controller trusts the loopback: nginx must not pass on who asks
+    assert 'proxy_set_header X-Forwarded-For "";' in server
+    assert "listen 443 ssl;" in server and "listen 80" not in text
+
+
 def test_postfwd_counts_authenticated_senders_at_the_end_of_data(modules):
     rules = rendered(modules, "mailserver.postfwd.config", "/etc/postfix/postfwd.cf")
     ids = [line.split("=", 1)[1] for line in rules.splitlines() if line.startswith("id=")]

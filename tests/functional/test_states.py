@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from passlib.hash import sha512_crypt
 from saltfactories.utils.functional import Loaders
 
 from tests.conftest import REPO
@@ -145,7 +146,14 @@ def harness(scratch, mariadb):
                 "config_file": str(scratch / "redis/mailserver.conf"),
                 "secret_file": str(scratch / "redis.secret"),
             },
-            "rspamd": {"user": "root", "local_dir": str(scratch / "rspamd")},
+            "rspamd": {
+                "user": "root",
+                "local_dir": str(scratch / "rspamd"),
+                "web_ui": True,
+                "web_secret_file": str(scratch / "rspamd-web.secret"),
+                "web_htpasswd_file": str(scratch / "rspamd.htpasswd"),
+            },
+            "web": {"group": "root"},
             "dns": {
                 "authoritative": {"enabled": True},
                 "bind": {"zone_dir": str(scratch / "zones")},
@@ -263,6 +271,12 @@ def test_the_redis_password_and_the_files_that_carry_it(harness, snapshot):
     assert f'password = "{secret}";' in client
     for path in (redis["config_file"], Path(rspamd["local_dir"], "redis.conf")):
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    # the web interface's password, and the hash nginx checks (salted: checked, not compared)
+    web = Path(rspamd["web_secret_file"]).read_text().strip()
+    assert len(web) >= 32 and web not in json.dumps(done) and web != secret
+    user, _, hashed = Path(rspamd["web_htpasswd_file"]).read_text().strip().partition(":")
+    assert user == "rspamd" and sha512_crypt.verify(web, hashed)
+    assert stat.S_IMODE(os.stat(rspamd["web_htpasswd_file"]).st_mode) == 0o640
     # a file changed by hand is put back, the password kept
     Path(redis["config_file"]).write_text("requirepass hunter2\n")
     again = predicts_then_converges(

@@ -97,28 +97,29 @@ def prose(seed: str) -> str:
     return " ".join(random.Random(seed).sample(words, len(words)))
 
 
-def test_moving_mail_into_and_out_of_junk_teaches_rspamd(spam, addr):
+def test_moving_mail_into_and_out_of_junk_teaches_rspamd(spam):
+    """Into Junk over IMAP on IPv4, out of it on IPv6 (rspamd refreshes the counts it shows
+    from Redis every few seconds: one wait for each)."""
     subject = tag("learn")
-    assert smtp25(spam, ["carol@example.org"], subject, addr, body=prose(subject))["ok"]
-    assert inbox(spam, "carol@example.org", subject, addr=addr)
+    assert smtp25(spam, ["carol@example.org"], subject, MX1.ip4, body=prose(subject))["ok"]
+    assert inbox(spam, "carol@example.org", subject)
     before = stats(spam)
 
-    def move(src, dst):
+    def move(src, dst, addr):
         ret = imap(
             spam, "carol@example.org", PASSWORDS["carol@example.org"], addr,
             folder=src, subject=subject, move_to=dst,
         )  # fmt: skip
         assert ret["ok"] and ret["moved"] == 1, ret
 
-    move("INBOX", "Junk")
-    # rspamd refreshes its statistics from Redis every few seconds
+    move("INBOX", "Junk", FAMILIES["ipv4"])
     until(
         lambda: stats(spam)["spam_learned"] > before["spam_learned"],
         what="rspamd to count a learned spam",
         timeout=120,
         interval=2,
     )
-    move("Junk", "INBOX")
+    move("Junk", "INBOX", FAMILIES["ipv6"])
     until(
         lambda: stats(spam)["ham_learned"] > before["ham_learned"],
         what="rspamd to count a learned ham",
@@ -322,3 +323,42 @@ def test_redis_and_rspamd_listen_on_the_loopback_with_a_password_made_on_the_hos
         assert local and all(a.startswith(("127.0.0.1:", "[::1]:")) for a in local), local
     # the password is in no log, no job return, no cache, on mx1 or the master
     assert spam.files_holding(secret) == ("", "")
+
+
+def test_rspamd_s_web_interface_only_over_https_and_only_with_its_password(spam):
+    pillar = spam.read_pillar()
+    pillar["rspamd"] = {**pillar.get("rspamd", {}), "web_ui": True}
+    spam.write_pillar(pillar)
+    try:
+        rc, data = spam.apply("mx1", "mailserver.web,mailserver.redis")
+        assert rc == 0, data
+        secret_file = DEFAULTS["rspamd"]["web_secret_file"]
+        password = spam.sh("mx1", f"cat {secret_file}").stdout.strip()
+        assert len(password) >= 32
+        for family, ip in FAMILIES.items():
+            host = f"[{ip}]" if family == "ipv6" else ip
+
+            def get(path, auth=None, scheme="https", port=PORTS["https"], host=host):
+                # the password goes to curl on its standard input, never in its arguments
+                config = f'user = "rspamd:{auth}"\n' if auth else ""
+                return spam.sh(
+                    "peer",
+                    f"curl -sk -K - -o /dev/null -w '%{{http_code}}' --max-time 20 "
+                    f"--resolve {MX1.fqdn}:{port}:{host.strip('[]')} "
+                    f"{scheme}://{MX1.fqdn}:{port}{path}",
+                    input=config,
+                    check=False,
+                ).stdout
+
+            assert get("/rspamd/") == "401"
+            assert get("/rspamd/", auth="not the password") == "401"
+            assert get("/rspamd/", auth=password) == "200"
+            assert get("/rspamd/stat", auth=password) == "200"  # the controller behind it
+            assert get("/rspamd/", auth=password, scheme="http", port=80) != "200"
+        # the password is in no log, no job return, no cache
+        assert spam.files_holding(password) == ("", "")
+    finally:
+        spam.reset_pillar()
+        rc, data = spam.apply("mx1", "mailserver.web,mailserver.redis")
+        assert rc == 0, data
+    assert "rspamd" not in spam.sh("mx1", f"cat {DEFAULTS['web']['config_file']}").stdout

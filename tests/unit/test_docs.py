@@ -18,7 +18,7 @@ FACTS = re.compile(
     r"|kex|ciphers|macs|host_key_algorithms|pubkey_algorithms|ssl_ciphers"
     r"|mandatory_protocols|min_protocol|banaction|banaction_allports|filter|journalmatch"
     r"|origins|periodic|sysctl|http_port)$|^(dkim|dmarc|dns:bind|redis|postgrey|postfwd):port$"
-    r"|^rspamd:([a-z]+_port|fuzzy_flag)$"
+    r"|^rspamd:([a-z]+_port|fuzzy_flag|web_[a-z]+_file)$"
 )
 
 

@@ -7,14 +7,17 @@
 include:
   - {{ tplroot }}.redis.package
   - {{ tplroot }}.rspamd.package
+  - {{ tplroot }}.web.package
 
-# the password (made here) and the files that carry it: Redis's settings, rspamd's client
+# the password (made here) and the files that carry it: Redis's settings, rspamd's client;
+# and, when rspamd's web interface is on, its password and the hash nginx checks
 mailserver-redis-config-secrets-present:
   mailserver_spam.secrets_present:
     - name: {{ redis.secret_file }}
     - require:
       - pkg: mailserver-redis-package-pkg-installed
       - pkg: mailserver-rspamd-package-pkg-installed
+      - pkg: mailserver-web-package-pkg-installed
 
 # Debian's redis.conf reads the formula's file last
 mailserver-redis-config-file-append-include:

@@ -18,6 +18,8 @@ mailserver-rspamd-clean-pkg-removed:
 
 mailserver-rspamd-clean-file-absent:
   file.absent:
-    - name: {{ rspamd.local_dir }}
+    - names:
+      - {{ rspamd.local_dir }}
+      - {{ rspamd.web_htpasswd_file }}
     - require:
       - pkg: mailserver-rspamd-clean-pkg-removed

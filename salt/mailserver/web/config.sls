@@ -46,6 +46,8 @@ mailserver-web-config-file-managed-site:
         key_file: {{ mailserver.tls.key_file }}
         names: {{ mailserver.dns.mta_sts.names | json }}
         port: {{ mailserver.ports.https }}
+        hostname: {{ mailserver.hostname }}
+        rspamd: {{ mailserver.rspamd | json }}
     - user: root
     - group: root
     - mode: "0644"
