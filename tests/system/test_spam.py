@@ -222,6 +222,10 @@ def low_limits(spam):
     spam.write_pillar(pillar)
     rc, data = spam.apply("mx1", "mailserver.postfwd")
     assert rc == 0, data
+    restarted = [
+        v for v in data["mx1"].values() if v["__id__"] == "mailserver-postfwd-service-running"
+    ]
+    assert restarted[0]["changes"], "postfwd was not restarted with the new limits"
     spam.salt("mx1", "mailserver_accounts.unlock_user", "carol@example.org")
     yield spam
     spam.salt("mx1", "mailserver_accounts.unlock_user", "carol@example.org")

@@ -44,3 +44,11 @@ mailserver-postfwd-service-running-watcher:
       - cmd: mailserver-postfwd-config-cmd-run-daemon-reload
     - watch:
       - file: mailserver-postfwd-config-file-managed
+
+# after a (re)start, until postfwd answers: Postfix counts nothing while it cannot reach it
+# (default_action=DUNNO: mail is never held for want of postfwd)
+mailserver-postfwd-service-cmd-run-ready:
+  cmd.run:
+    - name: timeout 60 bash -c 'until echo >/dev/tcp/127.0.0.1/{{ postfwd.port }}; do sleep 0.2; done'
+    - onchanges:
+      - service: mailserver-postfwd-service-running
