@@ -47,6 +47,15 @@ def _files(model, password):
     }
 
 
+def _redis_status(model):
+    """What is not yet as it should be for the Redis password and its files."""
+    password = __utils__["mailserver_secret.read"](model["redis"]["secret_file"])
+    if password is None:
+        return [f"generate the password ({model['redis']['secret_file']})", "write its files"]
+    return [f"write {path}" for path in __utils__["mailserver_secret.stale"](
+        _files(model, password))]  # fmt: skip
+
+
 def _web_status(model):
     """What is not yet as it should be for the web interface's password (when it is on)."""
     rspamd = model["rspamd"]
@@ -95,13 +104,7 @@ def secrets_status():
         salt mx1 mailserver_spam.secrets_status
     """
     model = __salt__["mailserver.current"]()
-    password = __utils__["mailserver_secret.read"](model["redis"]["secret_file"])
-    if password is None:
-        todo = [f"generate the password ({model['redis']['secret_file']})", "write its files"]
-    else:
-        todo = [f"write {path}" for path in __utils__["mailserver_secret.stale"](
-            _files(model, password))]  # fmt: skip
-    return todo + _web_status(model)
+    return _redis_status(model) + _web_status(model)
 
 
 def ensure_secrets():
@@ -115,14 +118,14 @@ def ensure_secrets():
 
         salt mx1 mailserver_spam.ensure_secrets
     """
-    todo = secrets_status()
-    if todo:
-        model = __salt__["mailserver.current"]()
+    model = __salt__["mailserver.current"]()
+    redis, web = _redis_status(model), _web_status(model)
+    if redis:
         password = __utils__["mailserver_secret.ensure"](model["redis"]["secret_file"])
         __utils__["mailserver_secret.write_all"](_files(model, password))
-        if _web_status(model):
-            _web_write(model)
-    return todo
+    if web:
+        _web_write(model)
+    return redis + web
 
 
 def stats():

@@ -67,22 +67,10 @@ def reader_present(name):
     only), its password generated on the minion and kept in a root-only file, and the client
     files of Postfix and Dovecot that carry it.
     """
-    ret = _ret(name)
-    todo = __salt__["mailserver_db.reader_status"]()
-    if not todo:
-        ret["comment"] = f"read-only user {name} and its client files are in place"
-        return ret
-    if __opts__["test"]:
-        ret["result"] = None
-        ret["changes"] = {"done": todo}
-        ret["comment"] = "would: " + "; ".join(todo)
-        return ret
-    done = __salt__["mailserver_db.ensure_reader"]()
-    left = __salt__["mailserver_db.reader_status"]()
-    if left:
-        ret["result"] = False
-        ret["comment"] = "could not: " + "; ".join(left)
-        return ret
-    ret["changes"] = {"done": done}
-    ret["comment"] = "; ".join(done)
-    return ret
+    return __utils__["mailserver_secret.converge"](
+        name,
+        __salt__["mailserver_db.reader_status"],
+        __salt__["mailserver_db.ensure_reader"],
+        f"read-only user {name} and its client files are in place",
+        __opts__["test"],
+    )

@@ -14,22 +14,10 @@ def __virtual__():
 
 def secrets_present(name):
     """The Redis password (``name``: its root-only file) and the files that carry it."""
-    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    todo = __salt__["mailserver_spam.secrets_status"]()
-    if not todo:
-        ret["comment"] = "the Redis password and its files are in place"
-        return ret
-    ret["changes"] = {"done": todo}
-    if __opts__["test"]:
-        ret["result"] = None
-        ret["comment"] = "would: " + "; ".join(todo)
-        return ret
-    __salt__["mailserver_spam.ensure_secrets"]()
-    left = __salt__["mailserver_spam.secrets_status"]()
-    if left:
-        ret["result"] = False
-        ret["changes"] = {}
-        ret["comment"] = "could not: " + "; ".join(left)
-    else:
-        ret["comment"] = "; ".join(todo)
-    return ret
+    return __utils__["mailserver_secret.converge"](
+        name,
+        __salt__["mailserver_spam.secrets_status"],
+        __salt__["mailserver_spam.ensure_secrets"],
+        "the Redis password and its files are in place",
+        __opts__["test"],
+    )

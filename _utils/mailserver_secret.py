@@ -70,3 +70,24 @@ def write_all(files):
         text, group, mode = files[path]
         write(path, text, group, mode)
     return todo
+
+
+def converge(name, status, ensure, in_place, test):
+    """A state's return for secrets made on the host: ``status()`` lists what is not in
+    place (never a secret), ``ensure()`` puts it in place and returns what it did. With
+    ``test``, what would be done; afterwards, whatever ``status()`` still lists fails it."""
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    todo = status()
+    if not todo:
+        ret["comment"] = in_place
+        return ret
+    if test:
+        ret.update(result=None, changes={"done": todo}, comment="would: " + "; ".join(todo))
+        return ret
+    done = ensure()
+    left = status()
+    if left:
+        ret.update(result=False, comment="could not: " + "; ".join(left))
+        return ret
+    ret.update(changes={"done": done}, comment="; ".join(done))
+    return ret
