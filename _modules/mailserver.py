@@ -205,6 +205,7 @@ def _build(defaults, pillar):
     _check_store(out)
     _check_bind(out["dns"])
     _check_spam(out)
+    _check_webmail(out)
     given = {k: out.pop(k) or ({} if k != "domains" else []) for k in ("domains", "mailboxes")}
     given["aliases"] = out.pop("aliases") or {}
     try:
@@ -223,6 +224,7 @@ def _build(defaults, pillar):
     _derive_services(out)
     _check_fail2ban(out)
     _derive_store(out)
+    _derive_webmail(out)
     out["ssh"]["allow"] = [out["admin"]["name"], *out["ssh"]["allow_users"]]
     out["snapshot_file"] = _snapshot_path()
     return out, accounts
@@ -556,6 +558,42 @@ def _check_spam(out):
             )
 
 
+def _check_webmail(out):
+    """Roundcube's name, languages, plugins and session lifetime."""
+    web = out["webmail"]
+    if web["name"] and not is_hostname(web["name"]):
+        raise PillarError("webmail:name", f"{web['name']!r} is not a host name")
+    if web["enabled"] and not web["languages"]:
+        raise PillarError("webmail:languages", "name at least one language (en)")
+    for i, lang in enumerate(web["languages"]):
+        if not isinstance(lang, str) or not re.match(r"^[a-z]{2,3}(_[A-Z]{2})?$", lang):
+            raise PillarError(
+                f"webmail:languages:{i}", f"{lang!r} is not a language code such as en or pt_BR"
+            )
+    for i, plugin in enumerate(web["plugins"]):
+        if not isinstance(plugin, str) or not re.match(r"^[a-z][a-z0-9_]*$", plugin):
+            raise PillarError(f"webmail:plugins:{i}", f"{plugin!r} is not a plugin's name")
+    if not 1 <= web["session_lifetime"] <= 1440:
+        raise PillarError(
+            "webmail:session_lifetime", f"{web['session_lifetime']} is not 1..1440 minutes"
+        )
+    for i, directive in enumerate(web["content_security_policy"]):
+        # one directive each, inside nginx's double quotes
+        if not isinstance(directive, str) or re.search(r'[\x00-\x1f";\\]', directive):
+            raise PillarError(
+                f"webmail:content_security_policy:{i}",
+                "must not hold double quotes, semicolons or control characters",
+            )
+    for key, text in (
+        ("webmail:product_name", web["product_name"]),
+        ("autoconfig:display_name", out["autoconfig"]["display_name"]),
+    ):
+        if re.search(r"[\x00-\x1f'\"\\<>&]", text):
+            raise PillarError(
+                key, "must not hold quotes, backslashes, <, >, & or control characters"
+            )
+
+
 # --- derived facts ----------------------------------------------------------------------------
 
 
@@ -606,6 +644,13 @@ def _derive_dns(out):
         trusted = out["tls"]["source"] != "self-signed"
         sts["mode"] = "enforce" if trusted else "testing"
     sts["names"] = [f"mta-sts.{d}" for d in domains]
+    # the names mail clients look up to set themselves up (Thunderbird, Outlook)
+    auto = out["autoconfig"]
+    auto["names"] = (
+        [f"{p}.{d}" for d in domains for p in ("autoconfig", "autodiscover")]
+        if auto["enabled"]
+        else []
+    )
     # the policy every mail domain serves (they share the one MX host), LF-separated (RFC
     # 8461's grammar allows LF beside CRLF); its id changes whenever the policy does
     sts["policy"] = (
@@ -617,7 +662,15 @@ def _derive_dns(out):
 def _derive_tls(out):
     """Every name the certificate covers: the host, the MTA-STS names, the admin's extras."""
     tls = out["tls"]
-    names = [out["hostname"], *out["dns"]["mta_sts"]["names"], *tls["acme"]["names"]]
+    web = out["webmail"]
+    web["name"] = (web["name"] or out["hostname"]).lower().rstrip(".")
+    names = [
+        out["hostname"],
+        *([web["name"]] if web["enabled"] else []),
+        *out["dns"]["mta_sts"]["names"],
+        *out["autoconfig"]["names"],
+        *tls["acme"]["names"],
+    ]
     tls["names"] = list(dict.fromkeys(n.lower().rstrip(".") for n in names))
     # what reads the certificate, reloaded after a renewal
     tls["reload"] = [out["postfix"]["unit"], out["dovecot"]["service"], out["web"]["service"]]
@@ -671,4 +724,31 @@ def _derive_store(out):
             {"path": os.path.basename(out[name][key]), "user": out[name]["user"], "mode": "0750"}
             for name, key in (("redis", "dir"), ("postgrey", "dbdir"), ("postfwd", "dir"))
         ),
+    ]
+
+
+def _derive_webmail(out):
+    """Roundcube's data inside the store, what it trusts for TLS to the host's own services,
+    its upload limit, its dictionaries."""
+    web = out["webmail"]
+    mount = out["store"]["mount_point"].rstrip("/")
+    web["data_dir"] = f"{mount}/roundcube"
+    web["db_file"] = f"{web['data_dir']}/roundcube.db"
+    web["temp_dir"] = f"{web['data_dir']}/temp"
+    out["store"]["subdirs"].append(
+        {"path": "roundcube", "user": web["user"], "mode": "0750"},
+    )
+    # IMAP, submission and ManageSieve are reached on the loopback under the certificate's
+    # name: verified against the certificate itself when it is self-signed, the system's CAs
+    # otherwise
+    system_cas = "/etc/ssl/certs/ca-certificates.crt"
+    self_signed = out["tls"]["source"] == "self-signed"
+    web["ca_file"] = out["tls"]["cert_file"] if self_signed else system_cas
+    # an attachment grows by a third in base64: what fits into Postfix's size limit
+    web["upload_max_bytes"] = out["postfix"]["message_size_limit"] * 72 // 100
+    # Debian's PHP-FPM of version X.Y: service phpX.Y-fpm, program php-fpmX.Y
+    web["fpm_binary"] = "php-fpm" + web["service"].removeprefix("php").removesuffix("-fpm")
+    web["all_pkgs"] = [
+        *web["pkgs"],
+        *(f"aspell-{lang.lower().replace('_', '-')}" for lang in web["languages"]),
     ]

@@ -81,13 +81,32 @@ def _address_records(name, addresses, ttl):
     return out + [_record(name, "AAAA", ip, ttl) for ip in addresses["ipv6"]]
 
 
+# RFC 6186 and RFC 8314's SRV services, and which of the host's ports each one is
+CLIENT_SERVICES = (("submissions", "submissions"), ("submission", "submission"), ("imaps", "imaps"))
+
+
+def _client_records(domain, settings, ttl):
+    """What mail clients look up to set themselves up: the autoconfig and autodiscover
+    hosts, and the SRV records of submission and IMAP."""
+    addrs, host = settings["dns"]["addresses"], settings["hostname"]
+    out = []
+    for prefix in ("autoconfig", "autodiscover"):
+        out += _address_records(f"{prefix}.{domain}", addrs, ttl)
+    for service, port in CLIENT_SERVICES:
+        value = f"0 1 {settings['ports'][port]} {host}."
+        out.append(_record(f"_{service}._tcp.{domain}", "SRV", value, ttl, match="exact"))
+    return out
+
+
 def record_set(settings=None, dkim=None):
     """
     Every record this mail host needs published, as structured data (see the module's
     description): the host's A/AAAA, TLSA for port 25, CAA naming the ACME CA (when
     certificates come from one), and for each mail domain MX, SPF, DMARC, every DKIM
     selector (an old selector stays until its key is retired), MTA-STS (the ``_mta-sts``
-    TXT and the ``mta-sts`` host) and TLS-RPT; PTR records last, for the provider of the
+    TXT and the ``mta-sts`` host), TLS-RPT, and what mail clients look up (the
+    ``autoconfig`` and ``autodiscover`` hosts, SRV records of submission and IMAP); the
+    webmail's name when it is not the host's; PTR records last, for the provider of the
     addresses to set.
 
     CLI Example:
@@ -103,6 +122,9 @@ def record_set(settings=None, dkim=None):
     dns, host = settings["dns"], settings["hostname"]
     ttl, addrs = dns["ttl"], dns["addresses"]
     out = _address_records(host, addrs, ttl)
+    web = settings["webmail"]
+    if web["enabled"] and web["name"] != host:
+        out += _address_records(web["name"], addrs, ttl)
     # DANE for mail coming in on port 25 (meaningful once the zone is DNSSEC-signed)
     cert = certificate(settings["tls"]["cert_file"])
     if cert:
@@ -128,6 +150,8 @@ def record_set(settings=None, dkim=None):
             _record(f"_mta-sts.{domain}", "TXT", sts, ttl, f"MTA-STS {domain}", "v=STSv1", "exact")
         )
         out += _address_records(f"mta-sts.{domain}", addrs, ttl)
+        if settings["autoconfig"]["enabled"]:
+            out += _client_records(domain, settings, ttl)
         rua = dns["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
         out.append(
             _record(

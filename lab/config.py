@@ -133,6 +133,10 @@ PEER_PACKAGES = [
     "pebble",
     "openssh-client",
     "nmap",
+    # a real browser for the webmail (driven over WebDriver from the host)
+    "chromium",
+    "chromium-driver",
+    "fonts-dejavu-core",
 ]
 IMAGES = {"base": BASE_PACKAGES, "peer": PEER_PACKAGES}
 

@@ -23,3 +23,4 @@ include:
   - .postfix
   - .dovecot
   - .accounts
+  - .webmail

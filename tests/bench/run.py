@@ -5,7 +5,8 @@ Brings the lab up (cached images), applies the highstate through the demo master
 inside mx1: tests/bench/accounts_sync.py with Salt's own Python (the accounts' sync against
 re-syncing an unchanged set), and tests/bench/spam_filters.py with Debian's (rspamd's
 throughput against SpamAssassin's on one generated corpus); then the inbound pipeline
-against bare Postfix and Dovecot (tests/bench/pipeline.py).
+against bare Postfix and Dovecot (tests/bench/pipeline.py), and the webmail's login against
+IMAP's (tests/bench/webmail.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import sys
 
 from lab import config, container, lab, mailhost, master
-from tests.bench import pipeline
+from tests.bench import pipeline, webmail
 
 
 def main() -> int:
@@ -67,6 +68,11 @@ def main() -> int:
             f"the way, {r['refused']} refused, {r['errors']} connection errors)"
         )
     print(f"  formula / bare (the baseline): {flow['ratio']:.2f}")
+    web = webmail.run()
+    print(f"\nwebmail, {web['messages']} messages in the inbox, median of {web['runs']} logins:")
+    print(f"  login form -> rendered inbox in Chromium   {web['webmail_median'] * 1000:7.0f} ms")
+    print(f"  IMAP connect, login, SELECT (the baseline) {web['imap_median'] * 1000:7.0f} ms")
+    print(f"  webmail / IMAP: {web['ratio']:.1f}x")
     print("(the lab stays up: make lab-down)")
     return 0
 

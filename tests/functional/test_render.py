@@ -145,7 +145,7 @@ def test_rspamd_s_web_interface_is_served_only_when_asked_behind_a_password(modu
     assert "auth_basic_user_file /etc/nginx/mailserver-rspamd.htpasswd;" in server
     # the controller trusts the loopback: nginx must not pass on who asks
     assert 'proxy_set_header X-Forwarded-For "";' in server
-    assert "listen 443 ssl;" in server and "listen 80" not in text
+    assert "listen 443 ssl http2;" in server and "listen 80" not in text
 
 
 def test_postfwd_counts_authenticated_senders_at_the_end_of_data(modules):
@@ -342,7 +342,17 @@ def test_acme_replaces_the_self_signed_certificate_and_opens_http(modules):
     assert isinstance(ret, dict), ret
     assert "mailserver-tls-x509-certificate-managed" not in ret
     body = ret["mailserver-tls-acme-certificate"]["mailserver_acme"]
-    names = ["mx1.example.com", "mta-sts.example.com", "mta-sts.example.org", "mail.example.org"]
+    names = [
+        "mx1.example.com",
+        "mta-sts.example.com",
+        "mta-sts.example.org",
+        # what mail clients look up to set themselves up
+        "autoconfig.example.com",
+        "autodiscover.example.com",
+        "autoconfig.example.org",
+        "autodiscover.example.org",
+        "mail.example.org",
+    ]
     assert {"domains": names} in body
     ports = {
         r["dport"]
@@ -360,7 +370,7 @@ def test_the_web_server_serves_the_mta_sts_policy_on_https_only(modules):
     assert policy == "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
     site = rendered(modules, "mailserver.web.config", "/etc/nginx/sites-available/mailserver")
     assert "server_name mta-sts.example.com mta-sts.example.org;" in site
-    assert "listen 443 ssl default_server;" in site and "listen 80" not in site
+    assert "listen 443 ssl http2 default_server;" in site and "listen 80" not in site
 
 
 def test_an_authoritative_host_serves_signed_zones_and_opens_port_53(modules):

@@ -12,12 +12,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lab import config, mailhost, master
+from lab import config, dns, mailhost, master
 from lab import lab as labmod
 from lab.probe import probe
 from tests.system.mailclients import FAMILIES
@@ -179,6 +180,20 @@ def mail(lab_session):
     lab = lab_session.ensure_up()
     lab.reset_pillar()
     lab.highstate()
+    return lab
+
+
+@pytest.fixture(scope="module")
+def published(lab_session):
+    """``mail``, and the records mx1 prints published in the lab's DNS as an admin would
+    publish them at a DNS provider (``lab.records``: the lines; ``lab.published``: the
+    counts per zone)."""
+    lab = lab_session.ensure_up()
+    lab.reset_pillar()
+    lab.highstate()
+    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
+    lab.records = records
+    lab.published = dns.publish(records, serial=int(time.time()))
     return lab
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
+import mailbox
+import tempfile
 import uuid
 
 import yaml
@@ -66,7 +70,7 @@ def inbox(lab, user, subject, folder="INBOX", addr=MX1.ip4, timeout=30.0, passwo
         return []
 
 
-def send25(lab, to, subject, addr=MX1.ip4, mail_from="someone@example.net") -> dict:
+def send25(lab, to, subject, addr=MX1.ip4, mail_from="someone@example.net", body=None) -> dict:
     """Mail from the outside world to port 25 (with STARTTLS, as MTAs do)."""
     return lab.probe(
         "smtp",
@@ -78,6 +82,7 @@ def send25(lab, to, subject, addr=MX1.ip4, mail_from="someone@example.net") -> d
             mail_from=mail_from,
             to=list(to),
             subject=subject,
+            body=body,
         ),
     )
 
@@ -120,4 +125,29 @@ def peer_sends(lab, to: str, subject: str) -> None:
     lab.sh(
         "peer",
         f"printf 'Subject: {subject}\\n\\nfrom the peer\\n' | sendmail -f sink@example.net {to}",
+    )
+
+
+def sink_message(lab, subject, timeout=30.0) -> email.message.EmailMessage:
+    """The message with ``subject`` the peer's MTA delivered to its sink mailbox."""
+
+    def delivered():
+        text = lab.sh("peer", "cat /var/mail/sink", check=False).stdout
+        if subject not in text:
+            return None
+        with tempfile.NamedTemporaryFile("w", suffix=".mbox") as fh:
+            fh.write(text)
+            fh.flush()
+            for msg in mailbox.mbox(fh.name):
+                if msg["Subject"] == subject:
+                    return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+        return None
+
+    return until(delivered, f"{subject} to reach the peer", timeout, interval=1)
+
+
+def verdicts(msg, authserv: str = "peer.example.net") -> str:
+    """The Authentication-Results ``authserv`` (the peer's, by default) added."""
+    return " ".join(
+        str(v) for v in msg.get_all("Authentication-Results", []) if str(v).startswith(authserv)
     )

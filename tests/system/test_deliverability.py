@@ -5,53 +5,14 @@ judges forged mail from the peer the same way."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import mailbox
-import tempfile
 import time
 
 import pytest
 
 from lab import dns
 from lab.until import until
-from tests.system.mailclients import DEFAULTS, inbox, send25, submit, tag
-
-
-@pytest.fixture(scope="module")
-def published(lab_session):
-    lab = lab_session.ensure_up()
-    lab.reset_pillar()
-    lab.highstate()
-    records = lab.salt_json("mx1", "mailserver_dns.records")["mx1"]
-    lab.records = records
-    lab.published = dns.publish(records, serial=int(time.time()))
-    return lab
-
-
-def sink_message(lab, subject, timeout=30.0) -> email.message.EmailMessage:
-    """The message with ``subject`` the peer's MTA delivered to its sink mailbox."""
-
-    def delivered():
-        text = lab.sh("peer", "cat /var/mail/sink", check=False).stdout
-        if subject not in text:
-            return None
-        with tempfile.NamedTemporaryFile("w", suffix=".mbox") as fh:
-            fh.write(text)
-            fh.flush()
-            for msg in mailbox.mbox(fh.name):
-                if msg["Subject"] == subject:
-                    return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
-        return None
-
-    return until(delivered, f"{subject} to reach the peer", timeout, interval=1)
-
-
-def verdicts(msg, authserv: str) -> str:
-    return " ".join(
-        str(v) for v in msg.get_all("Authentication-Results", []) if str(v).startswith(authserv)
-    )
+from tests.system.mailclients import DEFAULTS, inbox, send25, sink_message, submit, tag, verdicts
 
 
 def test_the_records_cover_every_domain_and_a_dkim_key_each(published):
@@ -60,10 +21,15 @@ def test_the_records_cover_every_domain_and_a_dkim_key_each(published):
         assert f'{domain}. 3600 IN TXT "{DEFAULTS["dns"]["spf"]}"' in text
         assert f"_dmarc.{domain}. 3600 IN TXT" in text
         assert f"._domainkey.{domain}. 3600 IN TXT" in text
-    # A, AAAA, TLSA, MX, SPF, DMARC, DKIM, MTA-STS TXT, its A and AAAA, TLS-RPT; the same
-    # less the host's records; a PTR per family (the lab keeps PTRs in its root zone)
+        # mail clients' SRV records (RFC 6186, RFC 8314)
+        assert f"_submissions._tcp.{domain}. 3600 IN SRV 0 1 465 mx1.example.com." in text
+        assert f"_submission._tcp.{domain}. 3600 IN SRV 0 1 587 mx1.example.com." in text
+        assert f"_imaps._tcp.{domain}. 3600 IN SRV 0 1 993 mx1.example.com." in text
+    # A, AAAA, TLSA, MX, SPF, DMARC, DKIM, MTA-STS TXT, its A and AAAA, TLS-RPT, the A and
+    # AAAA of autoconfig and autodiscover, 3 SRV; the same less the host's records; a PTR
+    # per family (the lab keeps PTRs in its root zone)
     counts = published.published
-    assert (counts["example.com"], counts["example.org"]) == (11, 8), counts
+    assert (counts["example.com"], counts["example.org"]) == (18, 15), counts
     assert counts["."] == 2, counts
 
 

@@ -125,6 +125,12 @@ def test_every_record_validates_with_dnssec_from_the_root(signed):
         ("mta-sts.example.com", "AAAA"),
         (f"_25._tcp.{MX1.fqdn}", "TLSA"),
         ("10.100.51.198.in-addr.arpa", "PTR"),
+        # what mail clients look up to set themselves up
+        ("_submissions._tcp.example.org", "SRV"),
+        ("_submission._tcp.example.com", "SRV"),
+        ("_imaps._tcp.example.com", "SRV"),
+        ("autoconfig.example.org", "A"),
+        ("autodiscover.example.com", "AAAA"),
     ):
         out = delv(signed, name, rtype)
         assert "; fully validated" in out, (name, rtype, out)

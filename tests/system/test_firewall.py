@@ -1,7 +1,7 @@
 """The firewall and brute-force blocking seen from the outside (the peer), IPv4 and IPv6:
 a full port scan finds exactly the formula's services; repeated failed logins over SSH, SMTP
-AUTH and IMAP get the peer banned, unban lets it back in, and a whitelisted address is never
-banned."""
+AUTH, IMAP and the webmail (in a browser) get the peer banned, unban lets it back in, and a
+whitelisted address is never banned."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lab import config
+from lab.browser import Browser
 from lab.until import until
 from tests.system.mailclients import DEFAULTS, FAMILIES, PORTS, imap_login, submit
 
 PEER = config.HOSTS["peer"]
+MX1_FQDN = config.HOSTS["mx1"].fqdn
 PEER_ADDR = {"ipv4": PEER.ip4, "ipv6": PEER.ip6}
 INTENDED = {DEFAULTS["ssh"]["port"], *PORTS.values()}
 # something listening on a port the formula does not open: the firewall must hide it
@@ -84,10 +86,33 @@ def fail_imap(lab, addr):
     assert not imap_login(lab, "bob@example.com", "wrong", addr).get("ok")
 
 
+BROWSERS: dict[str, Browser] = {}  # one browser on the peer per family, for this module
+
+
+def fail_webmail(lab, addr):
+    """A wrong password in the webmail's login form, in a real browser (a new session
+    each time, as a password-guessing script would start)."""
+    family = "ipv6" if ":" in addr else "ipv4"
+    if family not in BROWSERS:
+        BROWSERS[family] = Browser([MX1_FQDN], family, artifacts="bans")
+    browser = BROWSERS[family]
+    browser.login_form(f"https://{MX1_FQDN}")
+    browser.submit_login("bob@example.com", "wrong")
+    assert "Login failed" in browser.login_error()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _browsers():
+    yield
+    while BROWSERS:
+        BROWSERS.popitem()[1].quit()
+
+
 ATTACKS = {
     "sshd": (fail_ssh, DEFAULTS["ssh"]["port"]),
     "postfix-sasl": (fail_smtp_auth, PORTS["submission"]),
     "dovecot": (fail_imap, PORTS["imaps"]),
+    "roundcube-auth": (fail_webmail, PORTS["https"]),
 }
 
 

@@ -128,6 +128,26 @@ def test_moving_mail_into_and_out_of_junk_teaches_rspamd(spam):
     )
 
 
+def test_a_short_message_moved_into_junk_is_learned_without_an_error(spam):
+    """Too little text for a fuzzy hash (rspamd answers 404 to fuzzy_add): Bayes still
+    learns it, and the learning script does not fail (it used to, leaving an error in
+    Dovecot's log for every short message a user called junk)."""
+    since = spam.sh("mx1", "date +%s").stdout.strip()
+    subject = tag("short")
+    body = f"Cheap watches {subject} {tag('w')} buy now"
+    assert smtp25(spam, ["carol@example.org"], subject, MX1.ip4, body=body)["ok"]
+    assert inbox(spam, "carol@example.org", subject)
+    before = stats(spam)["learned"]
+    ret = imap(
+        spam, "carol@example.org", PASSWORDS["carol@example.org"], MX1.ip4,
+        folder="INBOX", subject=subject, move_to="Junk",
+    )  # fmt: skip
+    assert ret["ok"] and ret["moved"] == 1, ret
+    until(lambda: stats(spam)["learned"] > before, "rspamd to learn it", 120, interval=2)
+    log = spam.sh("mx1", f"journalctl -u dovecot --since @{since} --no-pager").stdout
+    assert "rspamd-learn" not in log, log[-2000:]
+
+
 def test_a_new_sender_is_greylisted_and_its_retry_accepted(spam, addr):
     family = next(f for f, a in FAMILIES.items() if a == addr)
     subject, sender = tag("grey"), f"{tag('grey')}@example.net"

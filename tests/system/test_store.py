@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from lab import container, mailhost, master
+from lab import config, container, mailhost, master
 from lab.until import until
 from tests.conftest import REPO
 from tests.system.mailclients import DEFAULTS, PASSWORDS, inbox, send25, tag
@@ -19,10 +19,18 @@ BARE = DEFAULTS["store"]["mount_point"]
 MAIL_ROOT = DEFAULTS["store"]["mail_root"]
 # what keeps data in the store (mail, Bayes tokens, greylist triplets, senders' counters)
 DEPENDENTS = [unit.removesuffix(".service") for unit in DEFAULTS["store"]["dependents"]]
+MX1_FQDN = config.HOSTS["mx1"].fqdn
 
 
 def active(lab, unit):
     return lab.sh("mx1", f"systemctl is-active {unit}", check=False).stdout.strip()
+
+
+def webmail_page(lab) -> tuple[str, str]:
+    """The webmail's first page as the peer's curl gets it: (HTTP status, body)."""
+    out = lab.sh("peer", f"curl -sk -w '\\n%{{http_code}}' https://{MX1_FQDN}/", check=False).stdout
+    body, _, code = out.rpartition("\n")
+    return code.strip(), body
 
 
 def test_no_plaintext_reaches_the_encrypted_directory(mail):
@@ -89,6 +97,9 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
         what="the message to wait in the peer's queue",
     )
     assert mail.sh("mx1", f"ls -A {BARE}").stdout == "", "something wrote to the bare directory"
+    # the webmail says it is down for maintenance: never a PHP error, nothing of the store
+    code, page = webmail_page(mail)
+    assert code == "503" and "down for maintenance" in page, (code, page[:300])
 
     # unlock through the master: the passphrase goes sealed; the reactor restarts services
     proc = subprocess.run(
@@ -112,6 +123,10 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
         timeout=120,
         what="the reactor to restart every service that uses the store",
     )
+
+    # the webmail works again without anyone touching it: its login page
+    until(lambda: webmail_page(mail)[0] == "200", "the webmail back after the unlock", 60)
+    assert "rcmloginuser" in webmail_page(mail)[1]
 
     # the waiting mail arrives once the peer retries
     mail.sh("peer", "postqueue -f")

@@ -19,6 +19,7 @@ FACTS = re.compile(
     r"|mandatory_protocols|min_protocol|banaction|banaction_allports|filter|journalmatch"
     r"|origins|periodic|sysctl|http_port)$|^(dkim|dmarc|dns:bind|redis|postgrey|postfwd):port$"
     r"|^rspamd:([a-z]+_port|fuzzy_flag|web_[a-z]+_file)$"
+    r"|^webmail:(default_pool_file|plugin_config_dir|document_root)$"
 )
 
 

@@ -105,6 +105,26 @@ def test_domains_are_normalised_once_and_every_fact_uses_the_normalised_name(min
             "pillar mailserver:postfwd:hard_recipients_per_day: must be above postfwd:recipients",
         ),
         ({"postfwd": {"port": 10023}}, "pillar mailserver:postfwd:port: port 10023 is already"),
+        # the webmail and the clients' autoconfiguration
+        ({"webmail": {"enabled": "yes"}}, "pillar mailserver:webmail:enabled: must be bool"),
+        ({"webmail": {"name": "webmail"}}, "pillar mailserver:webmail:name: 'webmail' is not a"),
+        ({"webmail": {"languages": []}}, "pillar mailserver:webmail:languages: name at least"),
+        ({"webmail": {"languages": "en"}}, "pillar mailserver:webmail:languages: must be list"),
+        ({"webmail": {"languages": ["English"]}}, "pillar mailserver:webmail:languages:0: 'Eng"),
+        ({"webmail": {"plugins": ["../x"]}}, "pillar mailserver:webmail:plugins:0: '../x' is not"),
+        ({"webmail": {"session_lifetime": 0}}, "pillar mailserver:webmail:session_lifetime: 0 is"),
+        ({"webmail": {"product_name": "a'b"}}, "pillar mailserver:webmail:product_name: must not"),
+        (
+            {"webmail": {"content_security_policy": "default-src *"}},
+            "pillar mailserver:webmail:content_security_policy: must be list, not str",
+        ),
+        (
+            {"webmail": {"content_security_policy": ['default-src "x"']}},
+            "pillar mailserver:webmail:content_security_policy:0: must not hold",
+        ),
+        ({"autoconfig": {"enabled": 1}}, "pillar mailserver:autoconfig:enabled: must be bool"),
+        ({"autoconfig": {"display_name": "<b>"}}, "pillar mailserver:autoconfig:display_name:"),
+        ({"webmail": {"typo": 1}}, "pillar mailserver:webmail:typo: unknown key"),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
@@ -141,7 +161,12 @@ def test_clock_control_follows_cap_sys_time_of_init(mod, tmp_path):
 def test_mta_sts_enforces_only_with_a_certificate_senders_can_verify(model):
     out = model(domains=["example.com"])
     assert out["dns"]["mta_sts"]["mode"] == "testing"  # self-signed
-    assert out["tls"]["names"] == ["mx1.example.com", "mta-sts.example.com"]
+    assert out["tls"]["names"] == [
+        "mx1.example.com",
+        "mta-sts.example.com",
+        "autoconfig.example.com",
+        "autodiscover.example.com",
+    ]
     policy = out["dns"]["mta_sts"]["policy"]
     assert policy == "version: STSv1\nmode: testing\nmx: mx1.example.com\nmax_age: 604800\n"
     acme = {"acme": {"enabled": True, "names": ["webmail.example.com"]}}

@@ -35,6 +35,43 @@ mailserver-web-config-file-managed-mta-sts-policy:
     - mode: "0644"
     - dir_mode: "0755"
 
+# what mail clients read to set themselves up: a file per name and domain
+{%- set clients = salt["mailserver_webmail.client_settings"](mailserver) %}
+{%- set client_domains = mailserver.accounts.domains if mailserver.autoconfig.enabled else [] %}
+{%- if client_domains %}
+mailserver-web-config-file-managed-clients:
+  file.managed:
+    - names:
+{%- for domain in client_domains %}
+      - {{ web.root }}/clients/autoconfig.{{ domain }}/config-v1.1.xml:
+        - source: salt://{{ tplroot }}/web/files/autoconfig.xml.jinja
+        - context:
+            domain: {{ domain }}
+      - {{ web.root }}/clients/autodiscover.{{ domain }}/autodiscover.xml:
+        - source: salt://{{ tplroot }}/web/files/autodiscover.xml.jinja
+        - context:
+            domain: {{ domain }}
+{%- endfor %}
+    - template: jinja
+    - defaults:
+        clients: {{ clients | json }}
+    - makedirs: true
+    - user: root
+    - group: root
+    - mode: "0644"
+    - dir_mode: "0755"
+{%- endif %}
+
+# the files of names (or domains) no longer served go
+mailserver-web-config-file-directory-clients:
+  file.directory:
+    - name: {{ web.root }}/clients
+    - clean: true
+{%- if client_domains %}
+    - require:
+      - file: mailserver-web-config-file-managed-clients
+{%- endif %}
+
 mailserver-web-config-file-managed-site:
   file.managed:
     - name: {{ web.config_file }}
@@ -48,6 +85,8 @@ mailserver-web-config-file-managed-site:
         port: {{ mailserver.ports.https }}
         hostname: {{ mailserver.hostname }}
         rspamd: {{ mailserver.rspamd | json }}
+        webmail: {{ mailserver.webmail | json }}
+        autoconfig: {{ mailserver.autoconfig | json }}
     - user: root
     - group: root
     - mode: "0644"
