@@ -63,7 +63,7 @@ mailserver:
     allow: []
     #  - {port: 9100, proto: tcp, from: 192.0.2.0/24}
 
-  # Repeated failed logins (SSH, SMTP AUTH, IMAP, ManageSieve) get an address banned.
+  # Repeated failed logins (SSH, SMTP AUTH, IMAP, ManageSieve, webmail) get an address banned.
   # Never ban these: your office, your monitoring (here: the lab's peer host, which the
   # tests also use to log in with wrong passwords on purpose).
   fail2ban:

@@ -450,3 +450,39 @@ def test_the_highstate_renders_with_pillar_example(tmp_path):
     states = json.loads(proc.stdout)["local"]
     assert isinstance(states, dict) and len(states) > 80, states
     assert "mailserver-accounts-synced" in states
+
+
+def test_the_webmail_talks_tls_to_the_hosts_services_and_keeps_its_data_in_the_store(modules):
+    conf = rendered(modules, "mailserver.webmail.config", "/etc/roundcube/config.inc.php")
+    assert "$config['db_dsnw'] = 'sqlite:////mail/decrypted-mail/roundcube/roundcube.db" in conf
+    assert "$config['imap_host'] = 'ssl://127.0.0.1:993';" in conf
+    assert "$config['smtp_host'] = 'ssl://127.0.0.1:465';" in conf
+    assert "$config['managesieve_host'] = 'tls://127.0.0.1:4190';" in conf
+    # the certificate's name is checked, against the self-signed certificate itself
+    assert "'verify_peer' => true," in conf and "'peer_name' => 'mx1.example.com'," in conf
+    assert "'cafile' => '/etc/mailserver/tls/fullchain.pem'," in conf
+    assert "include '/etc/roundcube/mailserver-secret.inc.php';" in conf
+    assert "des_key'] =" not in conf  # made on the host, never in a template
+    pool = rendered(modules, "mailserver.webmail.config", "/etc/php/8.2/fpm/pool.d/roundcube.conf")
+    assert "user = roundcube" in pool and "php_admin_flag[expose_php] = off" in pool
+    basedir = next(line for line in pool.splitlines() if "[open_basedir]" in line)
+    assert ":/mail/decrypted-mail/roundcube:" in basedir and "/etc/mailserver/tls/:" not in basedir
+    # uploads fit into Postfix's size limit once base64 makes them a third larger
+    upload = int(pool.split("upload_max_filesize] = ")[1].split()[0])
+    assert upload * 4 / 3 < 52428800
+
+
+def test_the_site_serves_the_webmail_s_entry_point_only_and_a_maintenance_page(modules):
+    site = rendered(modules, "mailserver.web.config", "/etc/nginx/sites-available/mailserver")
+    server = next(b for b in site.split("\nserver {") if "server_name mx1.example.com;" in b)
+    assert "fastcgi_pass unix:/run/php/roundcube.sock;" in server
+    assert server.count("fastcgi_pass") == 1 and "location = /index.php {" in server
+    assert "error_page 502 503 504 =503 /maintenance.html;" in server
+    assert "add_header Content-Security-Policy \"default-src 'self';" in server
+    assert "frame-ancestors 'self'\" always;" in server
+    clients = next(b for b in site.split("\nserver {") if "autoconfig.example.com" in b)
+    assert "server_name autoconfig.example.com autodiscover.example.com" in clients
+    # off: no webmail, no client files
+    off = {"mailserver": {"webmail": {"enabled": False}, "autoconfig": {"enabled": False}}}
+    site = rendered(modules, "mailserver.web.config", "/etc/nginx/sites-available/mailserver", off)
+    assert "fastcgi" not in site and "autoconfig" not in site

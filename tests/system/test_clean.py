@@ -12,6 +12,7 @@ STORE = DEFAULTS["store"]
 GONE_PACKAGES = (
     "postfix", "dovecot-core", "mariadb-server", "opendkim", "opendmarc", "nginx", "bind9",
     "fail2ban", "chrony", "ufw", "rspamd", "redis-server", "postgrey", "postfwd",
+    "roundcube-core", "php8.2-fpm",
 )  # fmt: skip
 GONE_FILES = (
     "/etc/postfix/sql",
@@ -30,6 +31,9 @@ GONE_FILES = (
     "/etc/postgrey/whitelist_clients.local",
     "/usr/local/sbin/mailserver-limits-watch",
     "/etc/dovecot/sieve",
+    "/etc/roundcube/config.inc.php",
+    "/etc/php/8.2/fpm/pool.d/roundcube.conf",
+    "/var/www/mailserver",
 )
 KEPT_FILES = (
     "/var/lib/mysql/mailserver/virtual_users.ibd",
@@ -38,6 +42,8 @@ KEPT_FILES = (
     "/etc/mailserver/redis.secret",
     "/etc/sudoers.d/mailserver-admin",
     "/etc/opendkim/keys/example.com",
+    # the webmail's address books and settings, in the store
+    f"{STORE['mount_point']}/roundcube/roundcube.db",
 )
 
 
@@ -51,6 +57,8 @@ def test_clean_removes_the_formula_and_leaves_the_data(mail):
     kept = tag("kept")
     assert send25(lab, ["alice@example.com"], kept)["ok"]
     assert inbox(lab, "alice@example.com", kept)
+    # a visit to the webmail: Roundcube makes its database in the store
+    lab.sh("peer", "curl -sfk -o /dev/null https://mx1.example.com/")
     original = lab.sh("mx1", "cat /etc/mailserver/resolv.conf.orig").stdout
     assert "nameserver 127.0.0.1" not in original
 
