@@ -36,6 +36,7 @@ CHANGES = {
     "mailserver_accounts.lock_user",
     "mailserver_accounts.unlock_user",
     "mailserver_spam.ensure_secrets",
+    "mailserver_webmail.ensure_secrets",
 }
 
 
