@@ -90,14 +90,32 @@ class Browser:
         self.driver.get(url)
 
     def find(self, css: str):
-        """The visible elements matching ``css`` (in the current frame)."""
+        """The visible elements matching ``css`` (in the current frame); none while the page
+        is being replaced under them."""
+        from selenium.common.exceptions import StaleElementReferenceException
         from selenium.webdriver.common.by import By
 
-        return [e for e in self.driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
+        try:
+            return [e for e in self.driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
+        except StaleElementReferenceException:
+            return []
+
+    def poll(self, predicate, what: str, timeout: float = 30, interval: float = 0.2):
+        """``until`` for things in the page: an element replaced while it was being looked
+        at counts as not there yet."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def safe():
+            try:
+                return predicate()
+            except StaleElementReferenceException:
+                return None
+
+        return until(safe, what, timeout, interval)
 
     def wait(self, css: str, what: str, timeout: float = 30):
         """The first visible element matching ``css``, once there is one."""
-        return until(lambda: self.find(css), what, timeout, interval=0.2)[0]
+        return self.poll(lambda: self.find(css), what, timeout)[0]
 
     def click(self, css: str, what: str, timeout: float = 30) -> None:
         """Click the first visible element matching ``css`` once it is enabled (Roundcube
@@ -109,7 +127,7 @@ class Browser:
             ]
             return found and found[0]
 
-        until(enabled, what, timeout, interval=0.2).click()
+        self.poll(enabled, what, timeout).click()
 
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
@@ -179,7 +197,7 @@ class Browser:
             self.js("rcmail.list_mailbox(rcmail.env.mailbox)")
             return None
 
-        until(row, f"{subject} in the message list", 30, 1).click()
+        self.poll(row, f"{subject} in the message list", 30, 1).click()
         # the preview starts a moment after the click; Roundcube ignores commands until
         # it is shown
         until(

@@ -107,8 +107,10 @@ def test_a_filter_made_in_settings_files_the_next_matching_message(browser, publ
     browser.shot("05-filter")
     browser.click("button.submit", "the filter's Save button")
     browser.driver.switch_to.default_content()
-    until(lambda: [r for r in browser.find("#filterslist tr") if f"file {word}" in r.text],
-          "the new filter in the list", 30)  # fmt: skip
+    browser.poll(
+        lambda: [r for r in browser.find("#filterslist tr") if f"file {word}" in r.text],
+        "the new filter in the list",
+    )
     browser.shot("06-filter-saved")
     subject = f"about {word}"
     assert send25(published, [USER], subject)["ok"]
@@ -142,7 +144,7 @@ def test_the_spell_checker_suggests_words(browser, published):
     browser.get(f"{BASE}/?_task=mail&_action=compose")
     browser.wait("#composebody", "the compose form").send_keys("Helo, this sentense is wrong.")
     browser.click("a.spellcheck", "the Spell button")
-    marked = until(lambda: browser.find("span.googie_link"), "the misspelled words", 30)
+    marked = browser.poll(lambda: browser.find("span.googie_link"), "the misspelled words")
     assert [m.text for m in marked] == ["Helo", "sentense"]
     marked[0].click()
     window = browser.wait(".googie_window", "the suggestions")
