@@ -315,10 +315,41 @@ def lock():
     for unit in reversed(cfg.get("dependents", [])):
         if __salt__["service.available"](unit):
             __salt__["service.stop"](unit)
-    rc, out = _run(["fusermount", "-u", cfg["mount_point"]], [])
-    if rc != 0:
-        raise CommandExecutionError(f"could not unmount the store: {out}")
-    return {"state": status()["state"], "comment": "locked"}
+    # a process that is not a dependent (a timer's job, an admin's shell) may hold it a
+    # moment longer: a few tries, then name who holds it
+    for _ in range(10):
+        rc, out = _run(["fusermount", "-u", cfg["mount_point"]], [])
+        if rc == 0:
+            return {"state": status()["state"], "comment": "locked"}
+        time.sleep(1)
+    holders = ", ".join(_holders(cfg["mount_point"])) or "no process found"
+    raise CommandExecutionError(f"could not unmount the store: {out} (held by: {holders})")
+
+
+def _holders(mount, proc="/proc"):
+    """The processes (``name[pid]``) with a file, their directory or their root inside
+    ``mount``."""
+
+    def link(path):
+        try:
+            return os.readlink(path)
+        except OSError:  # gone meanwhile (the process, or the descriptor that listed it)
+            return ""
+
+    found = set()
+    inside = mount.rstrip("/") + "/"
+    for pid in filter(str.isdigit, os.listdir(proc)):
+        try:
+            fds = os.listdir(f"{proc}/{pid}/fd")
+            with open(f"{proc}/{pid}/comm", encoding="utf-8") as fh:
+                comm = fh.read().strip()
+        except OSError:
+            continue
+        links = [link(f"{proc}/{pid}/{n}") for n in ("cwd", "root")]
+        links += [link(f"{proc}/{pid}/fd/{fd}") for fd in fds]
+        if any(target == mount or target.startswith(inside) for target in links):
+            found.add(f"{comm}[{pid}]")
+    return sorted(found)
 
 
 def restart_dependents():

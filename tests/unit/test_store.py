@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -95,3 +96,13 @@ def test_a_passphrase_sealed_by_the_runner_opens_only_with_the_minions_key(store
     )
     with pytest.raises(store.CommandExecutionError, match="not for this minion"):
         store._unseal(sealed)
+
+
+def test_a_lock_that_cannot_unmount_names_who_holds_the_store(store, tmp_path):
+    mount = tmp_path / "plain"
+    mount.mkdir()
+    (mount / "db").write_text("x")
+    with open(mount / "db") as held:
+        found = store._holders(str(mount))
+        assert any(name.endswith(f"[{os.getpid()}]") for name in found), (found, held)
+    assert not [n for n in store._holders(str(mount)) if n.endswith(f"[{os.getpid()}]")]
