@@ -15,12 +15,14 @@ def _settings():
     return __salt__["mailserver.current"]()
 
 
-def _secret_text(key):
-    # a PHP file Roundcube's configuration includes; the key is URL-safe base64 (no quote)
-    return (
+def _files(web, key):
+    """The file that carries the key: a PHP file Roundcube's configuration includes (root
+    and the webmail's user; the key is URL-safe base64, no quote)."""
+    text = (
         "<?php\n// Made on the host by Salt (mailserver formula): Roundcube's session key.\n"
         f"$config['des_key'] = '{key}';\n"
     )
+    return {web["secret_file"]: (text, web["user"], 0o640)}
 
 
 def secrets_status():
@@ -35,29 +37,16 @@ def secrets_status():
         salt mx1 mailserver_webmail.secrets_status
     """
     web = _settings()["webmail"]
-    path = web["secret_file"]
-    key = _key(path)
+    key = __utils__["mailserver_secret.read"](web["key_file"])
     if key is None:
-        return [f"generate Roundcube's session key ({path})"]
-    if __utils__["mailserver_secret.differs"](path, _secret_text(key), web["user"], 0o640):
-        return [f"write {path}"]
-    return []
-
-
-def _key(path):
-    """The key kept in the webmail's secret file, or None."""
-    text = __utils__["mailserver_secret.read"](path) or ""
-    start = text.find("$config['des_key'] = '")
-    if start < 0:
-        return None
-    value = text[start + len("$config['des_key'] = '") :].split("'", 1)[0]
-    return value or None
+        return [f"generate Roundcube's session key ({web['key_file']})", "write its file"]
+    return [f"write {path}" for path in __utils__["mailserver_secret.stale"](_files(web, key))]
 
 
 def ensure_secrets():
     """
-    Make Roundcube's session key when there is none, and write the file that carries it
-    (root and the webmail's user). Returns what was done, never the key.
+    Make Roundcube's session key when there is none (kept root only), and write the file
+    that carries it (root and the webmail's user). Returns what was done, never the key.
 
     CLI Example:
 
@@ -66,16 +55,10 @@ def ensure_secrets():
         salt mx1 mailserver_webmail.ensure_secrets
     """
     web = _settings()["webmail"]
-    path = web["secret_file"]
     todo = secrets_status()
-    if not todo:
-        return []
-    key = _key(path)
-    if key is None:
-        import secrets  # pylint: disable=import-outside-toplevel
-
-        key = secrets.token_urlsafe(32)
-    __utils__["mailserver_secret.write"](path, _secret_text(key), web["user"], 0o640)
+    if todo:
+        key = __utils__["mailserver_secret.ensure"](web["key_file"])
+        __utils__["mailserver_secret.write_all"](_files(web, key))
     return todo
 
 

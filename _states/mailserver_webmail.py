@@ -1,5 +1,5 @@
 """
-State for the webmail's secret: Roundcube's session key made on the host, in the file its
+State for the webmail's secret: Roundcube's session key made on the host, and the file its
 configuration includes. Changes name the file, never the key.
 """
 
@@ -13,7 +13,7 @@ def __virtual__():
 
 
 def secrets_present(name):
-    """Roundcube's session key (``name``: the file that carries it, root and its user)."""
+    """Roundcube's session key (``name``: its root-only file) and the file that carries it."""
     return __utils__["mailserver_secret.converge"](
         name,
         __salt__["mailserver_webmail.secrets_status"],

@@ -28,7 +28,7 @@ mailserver-webmail-config-user-present:
 # the key that encrypts each session's IMAP password (made here, never in pillar)
 mailserver-webmail-config-secrets-present:
   mailserver_webmail.secrets_present:
-    - name: {{ webmail.secret_file }}
+    - name: {{ webmail.key_file }}
     - require:
       - pkg: mailserver-webmail-package-pkg-installed
       - user: mailserver-webmail-config-user-present
