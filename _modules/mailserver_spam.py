@@ -35,6 +35,9 @@ def _files(model, password):
             f"{head}# included last by /etc/redis/redis.conf: the loopback only, the data in\n"
             f"# the encrypted store, a password generated on the host\n"
             f"bind 127.0.0.1 -::1\nport {redis['port']}\ndir {redis['dir']}\n"
+            "# stop when told even if the last save fails (a full store): Redis would refuse,\n"
+            "# and Debian's unit waits for it forever, hanging the store's lock and reboots\n"
+            "shutdown-on-sigterm force\n"
             f"requirepass {password}\n",
             redis["user"],
             0o640,

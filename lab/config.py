@@ -137,6 +137,8 @@ PEER_PACKAGES = [
     "chromium",
     "chromium-driver",
     "fonts-dejavu-core",
+    # TLS as the scanners see it
+    "testssl.sh",
 ]
 IMAGES = {"base": BASE_PACKAGES, "peer": PEER_PACKAGES}
 

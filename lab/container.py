@@ -24,7 +24,11 @@ REBOOT_STATUS = 133
 # units of the boot's own bookkeeping whose failure says nothing about the host under test
 # units of the boot's own bookkeeping that a loaded 2-core machine sometimes fails at boot
 # (a timeout): started once more, not fatal
-BOOKKEEPING = {"systemd-update-utmp-runlevel.service", "systemd-user-sessions.service"}
+BOOKKEEPING = {
+    "systemd-update-utmp.service",
+    "systemd-update-utmp-runlevel.service",
+    "systemd-user-sessions.service",
+}
 ENV = [
     "env",
     "-i",

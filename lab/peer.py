@@ -26,10 +26,20 @@ def configure(root: Path) -> None:
         # every address of the domain lands in one mailbox
         f"local_recipient_maps =\nluser_relay = {SINK}\nalias_maps =\nalias_database =\n"
         "smtp_tls_security_level = may\n"
+        # a sender that retries within seconds (Postfix's defaults wait minutes), and one
+        # transport per address family, chosen by the recipient's +ipv4/+ipv6 extension
+        "minimal_backoff_time = 5s\nmaximal_backoff_time = 10s\nqueue_run_delay = 5s\n"
+        "transport_maps = regexp:/etc/postfix/family.regexp\n"
         "biff = no\nreadme_directory = no\n"
         f"smtpd_milters = inet:127.0.0.1:{DKIM_PORT}, inet:127.0.0.1:{DMARC_PORT}\n"
         "milter_default_action = tempfail\n"
     )
+    (root / "etc/postfix/family.regexp").write_text("/\\+ipv4@/ smtp4:\n/\\+ipv6@/ smtp6:\n")
+    master_cf = root / "etc/postfix/master.cf"
+    if "smtp4" not in master_cf.read_text():
+        with master_cf.open("a") as fh:
+            for family in ("ipv4", "ipv6"):
+                fh.write(f"smtp{family[-1]} unix - - - - - smtp -o inet_protocols={family}\n")
     (root / "etc/opendkim.conf").write_text(
         "Syslog yes\nUMask 007\nUserID opendkim\nPidFile /run/opendkim/opendkim.pid\n"
         f"Socket inet:{DKIM_PORT}@127.0.0.1\nMode v\nAuthservID {peer.fqdn}\n"

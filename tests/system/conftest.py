@@ -30,6 +30,26 @@ LAST = ("test_clean.py", "test_lab.py::test_teardown_after_a_crash_leaves_nothin
 
 
 SELECTED = {"masterless": False}
+# tables of figures a test suite prints at the end (and writes to build/artifacts/NAME.txt)
+TABLES: dict[str, tuple[tuple[str, ...], list[dict]]] = {}
+
+
+def report_row(table: str, columns: tuple[str, ...], row: dict) -> None:
+    """Add a row to ``table``, printed with the run's summary."""
+    TABLES.setdefault(table, (columns, []))[1].append(row)
+
+
+def _format(columns: tuple[str, ...], rows: list[dict]) -> list[str]:
+    cells = [[str(c) for c in columns]] + [[str(r.get(c, "")) for c in columns] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return [
+        "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(line, widths, strict=True))
+        )
+        for line in cells
+    ]
+
 
 # what a highstate would change on mx1, in one digest: a module whose fixture finds it as the
 # last converge left it (same pillar) shares that converge instead of running another
@@ -239,6 +259,14 @@ def addr(request):
 
 
 def pytest_terminal_summary(terminalreporter):
+    artifacts = config.REPO / "build" / "artifacts"
+    for name, (columns, rows) in TABLES.items():
+        lines = _format(columns, rows)
+        artifacts.mkdir(parents=True, exist_ok=True)
+        (artifacts / f"{name}.txt").write_text("\n".join(lines) + "\n")
+        terminalreporter.write_sep("-", name)
+        for line in lines:
+            terminalreporter.write_line(line)
     if TIMINGS:
         t = TIMINGS
         terminalreporter.write_line(

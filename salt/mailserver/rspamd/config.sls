@@ -6,7 +6,7 @@
 {%- set local = ["worker-proxy.inc", "worker-controller.inc", "worker-fuzzy.inc",
                  "fuzzy_check.conf", "fuzzy_group.conf", "actions.conf", "greylist.conf",
                  "milter_headers.conf", "options.inc", "classifier-bayes.conf",
-                 "dkim_signing.conf", "arc.conf", "dmarc.conf"] %}
+                 "dkim_signing.conf", "arc.conf", "dmarc.conf", "force_actions.conf"] %}
 
 include:
   - {{ tplroot }}.rspamd.package

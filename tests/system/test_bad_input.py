@@ -1,0 +1,195 @@
+"""Bad input is refused without harm.
+
+Malformed pillars, one table: each is refused by the highstate before any state runs, with a
+message naming the key and the reason; the mail database, every file under /etc and the
+firewall rules are byte-for-byte as they were."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.system.test_accounts import sha512
+
+A_HASH = "$6$salt$" + "a" * 86
+
+# what a bad pillar must leave as it was: /etc (contents, modes, owners, links), the mail
+# database (its dump and its grants) and the firewall (the rules, not their counters)
+FINGERPRINT = r"""set -e
+cd /etc
+find . -xdev -printf '%p %y %m %u %g %l\n' | sort
+find . -xdev -type f -print0 | sort -z | xargs -0 sha256sum
+mysqldump --skip-dump-date --skip-comments --order-by-primary mailserver | sha256sum
+mysql -N -e 'SELECT User, Host, Priv FROM mysql.global_priv ORDER BY User, Host' | sha256sum
+for save in iptables-save ip6tables-save; do
+    $save | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//'
+done
+"""
+
+
+def merge(into: dict, patch: dict) -> dict:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+    return into
+
+
+# (what is wrong, the pillar patch, the key the message names, its reason)
+BAD = [
+    # types and unknown keys
+    ("whole", "text", "mailserver:", "must be a mapping, not str"),
+    ("unknown", {"extra": 1}, "mailserver:extra", "unknown key"),
+    ("unknown-nested", {"base": {"pkgz": []}}, "mailserver:base:pkgz", "unknown key"),
+    ("port-bool", {"ports": {"smtp": True}}, "mailserver:ports:smtp", "must be int, not bool"),
+    ("port-str", {"ports": {"smtp": "25"}}, "mailserver:ports:smtp", "must be int, not str"),
+    ("hostname-int", {"hostname": 5}, "mailserver:hostname", "must be str, not int"),
+    ("domains-str", {"domains": "example.com"}, "mailserver:domains", "must be a list"),
+    ("purge-str", {"purge_removed_mailboxes": "yes"}, "mailserver:purge_removed_mailboxes", "must"),
+    ("webmail-bool", {"webmail": {"enabled": "yes"}}, "mailserver:webmail:enabled", "must be bool"),
+    ("reject-str", {"rspamd": {"reject": "high"}}, "mailserver:rspamd:reject", "must be float"),
+    # ports out of range or clashing
+    ("port-range", {"ports": {"smtp": 70000}}, "mailserver:ports:smtp", "is not a port number"),
+    ("port-zero", {"ports": {"imap": 0}}, "mailserver:ports:imap", "0 is not a port number"),
+    ("port-clash", {"ports": {"imap": 25}}, "mailserver:ports:imap", "port 25 is already smtp's"),
+    ("ssh-clash", {"ssh": {"port": 587}}, "mailserver:ports:submission", "port 587 is already"),
+    ("milter-clash", {"rspamd": {"milter_port": 25}}, "mailserver:rspamd:milter_port", "port 25"),
+    # names, domains and addresses
+    ("hostname-short", {"hostname": "localhost"}, "mailserver:hostname", "is not a fully"),
+    ("domain-ascii", {"domains": ["exämple.com"]}, "mailserver:domains:0", "is not a domain"),
+    ("domain-dup", {"domains": ["example.com", "Example.COM"]}, "mailserver:domains:1", "dupl"),
+    (
+        "address-bad",
+        {"mailboxes": {"eve@@example.com": {"password_hash": A_HASH}}},
+        "mailserver:mailboxes:eve@@example.com",
+        "not a valid mail address",
+    ),
+    (
+        "address-ascii",
+        {"mailboxes": {"évé@example.com": {"password_hash": A_HASH}}},
+        "mailserver:mailboxes:évé@example.com",
+        "not a valid mail address",
+    ),
+    (
+        "address-case-dup",
+        {"mailboxes": {"ALICE@example.com": {"password_hash": A_HASH}}},
+        "mailserver:mailboxes:",
+        "duplicate mailbox alice@example.com",
+    ),
+    (
+        "address-foreign",
+        {"mailboxes": {"eve@example.net": {"password_hash": A_HASH}}},
+        "mailserver:mailboxes:eve@example.net",
+        "is not in mailserver:domains",
+    ),
+    # hashes and sizes
+    (
+        "hash-plain",
+        {"mailboxes": {"eve@example.com": {"password_hash": "{PLAIN}secret"}}},
+        "mailserver:mailboxes:eve@example.com:password_hash",
+        "unknown hash scheme",
+    ),
+    (
+        "hash-none",
+        {"mailboxes": {"eve@example.com": {"password_hash": "not-a-hash"}}},
+        "mailserver:mailboxes:eve@example.com:password_hash",
+        "plain passwords never",
+    ),
+    (
+        "quota-word",
+        {"mailboxes": {"alice@example.com": {"quota": "lots"}}},
+        "mailserver:mailboxes:alice@example.com:quota",
+        "is not a size",
+    ),
+    (
+        "quota-negative",
+        {"mailboxes": {"alice@example.com": {"quota": -5}}},
+        "mailserver:mailboxes:alice@example.com:quota",
+        "-5 is not a size",
+    ),
+    # aliases
+    (
+        "alias-loop",
+        {"aliases": {"x@example.com": "y@example.com", "y@example.com": "x@example.com"}},
+        "mailserver:aliases:x@example.com",
+        "alias loop",
+    ),
+    (
+        "alias-nowhere",
+        {"aliases": {"x@example.com": "nobody@example.com"}},
+        "mailserver:aliases:x@example.com",
+        "is neither a mailbox nor an alias",
+    ),
+    (
+        "alias-type",
+        {"aliases": {"x@example.com": 5}},
+        "mailserver:aliases:x@example.com",
+        "must be an address or a non-empty list",
+    ),
+    # the admin and the store
+    (
+        "admin-root",
+        {"admin": {"name": "root"}},
+        "mailserver:admin:name",
+        "'root'",
+    ),
+    ("admin-nokeys", {"admin": {"ssh_keys": []}}, "mailserver:admin:ssh_keys", "must"),
+    ("admin-badkey", {"admin": {"ssh_keys": ["hunter2"]}}, "mailserver:admin:ssh_keys", ""),
+    (
+        "store-nested",
+        {"store": {"cipher_dir": "/mail/decrypted-mail/cipher"}},
+        "mailserver:store:mount_point",
+        "must not be the same or inside each other",
+    ),
+    ("store-root", {"store": {"mail_root": "/var/mail"}}, "mailserver:store:mail_root", "must be"),
+    (
+        "store-unit",
+        {"store": {"dependents": ["dovecot"]}},
+        "mailserver:store:dependents",
+        "'dovecot'",
+    ),
+    # records, policies and services
+    ("spf", {"dns": {"spf": "mx -all"}}, "mailserver:dns:spf", "does not start"),
+    ("mta-sts", {"dns": {"mta_sts": {"mode": "strict"}}}, "mailserver:dns:mta_sts:mode", "strict"),
+    ("tls-half", {"tls": {"certificate": "PEM"}}, "mailserver:tls", "give both certificate"),
+    ("greylist-0", {"postgrey": {"delay": 0}}, "mailserver:postgrey:delay", "0 is not 1..86400"),
+    (
+        "limits",
+        {"postfwd": {"hard_messages_per_hour": 1}},
+        "mailserver:postfwd:hard_messages_per_hour",
+        "must be above",
+    ),
+    ("webmail-name", {"webmail": {"name": "webmail"}}, "mailserver:webmail:name", "is not a"),
+    ("plugin-path", {"webmail": {"plugins": ["../x"]}}, "mailserver:webmail:plugins:0", "is not"),
+]
+
+
+@pytest.fixture(scope="module")
+def unchanged(mail):
+    """mx1 converged, and its fingerprint (FINGERPRINT) before any bad pillar."""
+    before = mail.sh("mx1", FINGERPRINT).stdout
+    yield lambda: mail.sh("mx1", FINGERPRINT).stdout == before
+    mail.reset_pillar()
+
+
+@pytest.mark.parametrize(("what", "patch", "key", "reason"), BAD, ids=[b[0] for b in BAD])
+def test_bad_pillar_is_refused_before_any_change(mail, unchanged, what, patch, key, reason):
+    pillar = mail.read_pillar()
+    if isinstance(patch, dict):
+        merge(pillar, patch)
+        # a new mailbox too: it must not be added when something else is wrong
+        pillar.setdefault("mailboxes", {})["frank@example.com"] = {"password_hash": sha512("frank")}
+    else:
+        pillar = patch
+    mail.write_pillar(pillar)
+    try:
+        rc, data = mail.apply("mx*")
+    finally:
+        mail.reset_pillar()
+    message = json.dumps(data["mx1"], ensure_ascii=False)
+    assert rc != 0
+    assert isinstance(data["mx1"], list), f"a state ran on a bad pillar: {message[:1000]}"
+    assert f"pillar {key}" in message and reason in message, message[:2000]
+    assert unchanged(), "the database, /etc or the firewall changed"
