@@ -123,9 +123,31 @@ def settings(defaults=None, pillar=None):
         cache.clear()  # one run, one pillar: keep the latest only
         cache[key] = _build(defaults, pillar)
     model, accounts = cache[key]
+    _check_removed_domains(accounts)
     __context__[_CURRENT] = model
     __context__[ACCOUNTS] = accounts
     return model
+
+
+def _check_removed_domains(accounts):
+    """An alias into a domain the host received for at its last highstate (the snapshot)
+    and no longer does: that mail would now leave for the Internet, to whoever receives
+    for the domain next (or bounce). Refused, naming the alias."""
+    try:
+        with open(_snapshot_path(), encoding="utf-8") as fh:
+            before = set(json.load(fh)["accounts"]["domains"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    removed = before - set(accounts["domains"])
+    for source, dests in sorted(accounts["aliases"].items()):
+        for dest in dests:
+            domain = dest.rpartition("@")[2]
+            if domain in removed:
+                raise PillarError(
+                    f"aliases:{source}",
+                    f"destination {dest} is in {domain}, which this host no longer receives "
+                    "for: its mail would leave for the Internet; change the alias first",
+                )
 
 
 def current():

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab import config, dns, mailhost, master
+from lab import config, dns, mailhost, master, sweep
 from lab import lab as labmod
 from lab.probe import probe
 from tests.system.mailclients import FAMILIES
@@ -26,7 +26,11 @@ from tests.system.masterless import Scenario
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
 # what takes the lab apart runs last, so every other test shares one bring-up
-LAST = ("test_clean.py", "test_lab.py::test_teardown_after_a_crash_leaves_nothing_behind")
+LAST = (
+    "test_secrets.py",
+    "test_clean.py",
+    "test_lab.py::test_teardown_after_a_crash_leaves_nothing_behind",
+)
 
 
 SELECTED = {"masterless": False}
@@ -85,6 +89,9 @@ class LabSession:
         shutil.copytree(config.REPO / "pillar", self.pillar_dir, dirs_exist_ok=True)
         self.auto_unlock_dir = Path(tempfile.mkdtemp(prefix="lab-auto-unlock-"))
         self.masterless: Scenario | None = None
+        # for the secrets sweep: the master's events of every lab this session brought up
+        self.events_dir = Path(tempfile.mkdtemp(prefix="lab-events-"))
+        self._events: sweep.EventRecorder | None = None
 
     @property
     def conf_dir(self) -> Path:
@@ -111,6 +118,9 @@ class LabSession:
         try:
             self.timings = labmod.up(start_master)
             self.timings["minion"] = master.wait_ping(self.conf_dir, "mx1")
+            n = len(list(self.events_dir.iterdir()))
+            self._events = sweep.EventRecorder(self.conf_dir, self.events_dir / f"{n}.events")
+            sweep.ensure_sampler("mx1")
         except BaseException:
             self.down(check=False)
             raise
@@ -124,6 +134,9 @@ class LabSession:
         if self.masterless is not None:
             self.masterless.join()
             self.masterless = None
+        if self._events is not None:
+            self._events.stop()
+            self._events = None
         if self._stack is not None:
             self._stack.close()
             self._stack = None
@@ -154,6 +167,7 @@ class LabSession:
         return minion.stdout, on_master.stdout
 
     def apply(self, tgt: str = "mx*", *args: str):
+        sweep.ensure_sampler("mx1")
         return master.apply(self.conf_dir, tgt, *args)
 
     def ufw_active(self, host: str = "mx1") -> bool:
@@ -189,6 +203,7 @@ class LabSession:
         """Apply the highstate to mx1 through the master; fail the test unless all succeed.
         A new or rebooted mx1 gets its store initialized or unlocked first, as an admin would
         do when the highstate asks for it."""
+        sweep.ensure_sampler("mx1")
         rc, data = mailhost.converge(self.conf_dir)
         states = data["mx1"]
         assert isinstance(states, dict), f"render failed: {states}"

@@ -30,7 +30,9 @@ done
 
 def merge(into: dict, patch: dict) -> dict:
     for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
+        if value is None:  # the key removed
+            into.pop(key, None)
+        elif isinstance(value, dict) and isinstance(into.get(key), dict):
             merge(into[key], value)
         else:
             into[key] = value
@@ -40,22 +42,22 @@ def merge(into: dict, patch: dict) -> dict:
 # (what is wrong, the pillar patch, the key the message names, its reason)
 BAD = [
     # types and unknown keys
-    ("whole", "text", "mailserver:", "must be a mapping, not str"),
+    ("mailboxes-list", {"mailboxes": ["alice@example.com"]}, "mailserver:mailboxes", "must be a"),
+    (
+        "mailbox-str",
+        {"mailboxes": {"alice@example.com": "hash"}},
+        "mailserver:mailboxes:alice@example.com",
+        "must be a mapping with password_hash",
+    ),
     ("unknown", {"extra": 1}, "mailserver:extra", "unknown key"),
-    ("unknown-nested", {"base": {"pkgz": []}}, "mailserver:base:pkgz", "unknown key"),
     ("port-bool", {"ports": {"smtp": True}}, "mailserver:ports:smtp", "must be int, not bool"),
     ("port-str", {"ports": {"smtp": "25"}}, "mailserver:ports:smtp", "must be int, not str"),
-    ("hostname-int", {"hostname": 5}, "mailserver:hostname", "must be str, not int"),
     ("domains-str", {"domains": "example.com"}, "mailserver:domains", "must be a list"),
     ("purge-str", {"purge_removed_mailboxes": "yes"}, "mailserver:purge_removed_mailboxes", "must"),
-    ("webmail-bool", {"webmail": {"enabled": "yes"}}, "mailserver:webmail:enabled", "must be bool"),
-    ("reject-str", {"rspamd": {"reject": "high"}}, "mailserver:rspamd:reject", "must be float"),
     # ports out of range or clashing
     ("port-range", {"ports": {"smtp": 70000}}, "mailserver:ports:smtp", "is not a port number"),
-    ("port-zero", {"ports": {"imap": 0}}, "mailserver:ports:imap", "0 is not a port number"),
     ("port-clash", {"ports": {"imap": 25}}, "mailserver:ports:imap", "port 25 is already smtp's"),
     ("ssh-clash", {"ssh": {"port": 587}}, "mailserver:ports:submission", "port 587 is already"),
-    ("milter-clash", {"rspamd": {"milter_port": 25}}, "mailserver:rspamd:milter_port", "port 25"),
     # names, domains and addresses
     ("hostname-short", {"hostname": "localhost"}, "mailserver:hostname", "is not a fully"),
     ("domain-ascii", {"domains": ["exämple.com"]}, "mailserver:domains:0", "is not a domain"),
@@ -103,12 +105,6 @@ BAD = [
         "mailserver:mailboxes:alice@example.com:quota",
         "is not a size",
     ),
-    (
-        "quota-negative",
-        {"mailboxes": {"alice@example.com": {"quota": -5}}},
-        "mailserver:mailboxes:alice@example.com:quota",
-        "-5 is not a size",
-    ),
     # aliases
     (
         "alias-loop",
@@ -128,6 +124,20 @@ BAD = [
         "mailserver:aliases:x@example.com",
         "must be an address or a non-empty list",
     ),
+    (
+        "alias-into-removed-domain",
+        {
+            "domains": ["example.com"],
+            "mailboxes": {"carol@example.org": None},
+            "aliases": {
+                "postmaster@example.org": None,
+                "@example.org": None,
+                "info@example.com": "carol@example.org",
+            },
+        },
+        "mailserver:aliases:info@example.com",
+        "which this host no longer receives for",
+    ),
     # the admin and the store
     (
         "admin-root",
@@ -136,7 +146,6 @@ BAD = [
         "'root'",
     ),
     ("admin-nokeys", {"admin": {"ssh_keys": []}}, "mailserver:admin:ssh_keys", "must"),
-    ("admin-badkey", {"admin": {"ssh_keys": ["hunter2"]}}, "mailserver:admin:ssh_keys", ""),
     (
         "store-nested",
         {"store": {"cipher_dir": "/mail/decrypted-mail/cipher"}},
@@ -154,7 +163,6 @@ BAD = [
     ("spf", {"dns": {"spf": "mx -all"}}, "mailserver:dns:spf", "does not start"),
     ("mta-sts", {"dns": {"mta_sts": {"mode": "strict"}}}, "mailserver:dns:mta_sts:mode", "strict"),
     ("tls-half", {"tls": {"certificate": "PEM"}}, "mailserver:tls", "give both certificate"),
-    ("greylist-0", {"postgrey": {"delay": 0}}, "mailserver:postgrey:delay", "0 is not 1..86400"),
     (
         "limits",
         {"postfwd": {"hard_messages_per_hour": 1}},
@@ -162,7 +170,6 @@ BAD = [
         "must be above",
     ),
     ("webmail-name", {"webmail": {"name": "webmail"}}, "mailserver:webmail:name", "is not a"),
-    ("plugin-path", {"webmail": {"plugins": ["../x"]}}, "mailserver:webmail:plugins:0", "is not"),
 ]
 
 
@@ -177,12 +184,10 @@ def unchanged(mail):
 @pytest.mark.parametrize(("what", "patch", "key", "reason"), BAD, ids=[b[0] for b in BAD])
 def test_bad_pillar_is_refused_before_any_change(mail, unchanged, what, patch, key, reason):
     pillar = mail.read_pillar()
-    if isinstance(patch, dict):
-        merge(pillar, patch)
+    merge(pillar, patch)
+    if isinstance(pillar["mailboxes"], dict):
         # a new mailbox too: it must not be added when something else is wrong
-        pillar.setdefault("mailboxes", {})["frank@example.com"] = {"password_hash": sha512("frank")}
-    else:
-        pillar = patch
+        pillar["mailboxes"]["frank@example.com"] = {"password_hash": sha512("frank")}
     mail.write_pillar(pillar)
     try:
         rc, data = mail.apply("mx*")

@@ -341,7 +341,7 @@ def test_an_interrupted_highstate_rerun_converges_and_the_database_is_whole(faul
             60,
         )
         time.sleep(8)  # not a test decision: where in the run the kill lands
-        faults.sh("mx1", "pkill -KILL -f salt-minion; true")
+        faults.sh("mx1", "systemctl kill --signal=KILL salt-minion")
         assert _accounts(faults) in (old, old | set(added)), "the database is half-synced"
         batch.wait_attempted(batch.send())
         faults.sh("mx1", "systemctl start salt-minion")

@@ -260,3 +260,21 @@ def test_one_error_class_for_a_bad_pillar(mod, defaults):
     with pytest.raises(mod.PillarError) as err:
         mod.settings(defaults, with_admin({"domains": ["example.com"], "aliases": {"x": "y"}}))
     assert err.value.key == "aliases:x" and "not a valid mail address" in err.value.reason
+
+
+def test_an_alias_into_a_domain_the_host_stops_receiving_for_is_refused(minion, model):
+    """Removing a domain that aliases still point into would send their mail out to the
+    Internet: refused, naming the alias, against the last highstate's snapshot."""
+    with open(minion.opts["mailserver_settings_file"], "w", encoding="utf-8") as fh:
+        json.dump(model(), fh)  # the last highstate: example.com and example.org
+    alias = {"info@example.com": "carol@example.org"}
+    with pytest.raises(SaltInvocationError) as err:
+        model(domains=["example.com"], aliases=alias)
+    assert str(err.value).startswith(
+        "pillar mailserver:aliases:info@example.com: destination carol@example.org is in "
+        "example.org, which this host no longer receives for"
+    )
+    # without the alias the domain goes (its mailboxes' mail is kept aside, as always)
+    assert model(domains=["example.com"])["accounts"]["domains"] == ["example.com"]
+    # and a domain never received for here is an ordinary outside destination
+    assert model(domains=["example.com"], aliases={"info@example.com": "x@example.net"})
