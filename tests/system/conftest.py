@@ -153,6 +153,18 @@ class LabSession:
         """A salt CLI call's JSON output, merged over minions (``{minion: return}``)."""
         return master.json_docs(self.salt(*args, "--out=json", tool=tool).stdout)
 
+    def unlock_through_master(self) -> subprocess.CompletedProcess:
+        """``salt-run mailserver.unlock mx1``, the passphrase on standard input, as an admin
+        unlocks (the master seals it to the minion; its reactor restarts the services)."""
+        return subprocess.run(
+            [master._bin("salt-run"), "-c", str(self.conf_dir), "mailserver.unlock", "mx1"],
+            input=mailhost.STORE_PASSPHRASE + "\n",
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
     def status_check(self) -> tuple[int, dict]:
         """``salt mx1 mailserver_status.check``: its exit status and its return."""
         proc = self.salt("mx1", "mailserver_status.check", "--out=json", check=False)
@@ -161,7 +173,10 @@ class LabSession:
     def files_holding(self, text: str) -> tuple[str, str]:
         """Which files hold ``text``: on mx1 its logs and Salt's cache, on the master its
         whole root (job cache, mine, logs); grep's lists, empty when none does."""
-        minion = self.sh("mx1", f"grep -rlF '{text}' /var/log /var/cache/salt", check=False)
+        # the text on grep's standard input, never its arguments (the sweep samples those)
+        minion = self.sh(
+            "mx1", "grep -rlF -f - /var/log /var/cache/salt", input=text + "\n", check=False
+        )
         root = str(self.master.config["root_dir"])
         on_master = subprocess.run(["grep", "-rlF", text, root], capture_output=True, text=True)
         return minion.stdout, on_master.stdout

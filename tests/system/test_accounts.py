@@ -175,7 +175,9 @@ def test_the_database_credential_stays_in_root_only_files(mail, lab_session):
     # not in what the master got back, its job cache or logs, nor in the minion's log
     assert secret not in json.dumps(mail.first_apply[1])
     master_root = lab_session.master.config["root_dir"]
-    found = mail.sh("mx1", f"grep -rl -F '{secret}' /var/log /var/cache/salt", check=False)
+    found = mail.sh(
+        "mx1", "grep -rlF -f - /var/log /var/cache/salt", input=secret + "\n", check=False
+    )
     assert found.stdout == ""
     host = subprocess.run(
         ["grep", "-rl", "-F", secret, str(master_root)], capture_output=True, text=True, check=False

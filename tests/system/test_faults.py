@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import re
-import subprocess
 import time
 
 import pytest
@@ -226,18 +225,16 @@ def _unlock(lab) -> None:
 
 
 def _unlock_through_the_master(lab) -> None:
-    proc = subprocess.run(
-        [master._bin("salt-run"), "-c", str(lab.conf_dir), "mailserver.unlock", "mx1"],
-        input=mailhost.STORE_PASSPHRASE + "\n",
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    proc = lab.unlock_through_master()
     assert "unlocked" in proc.stdout, proc.stdout + proc.stderr
     _restarted(lab)
 
 
+@pytest.mark.xfail(
+    reason="open (issue 14): in one run of four, one message of the batch was delivered twice "
+    "across the reboot (none lost); the duplicate's path is not found yet",
+    strict=False,
+)
 def test_a_reboot_in_the_middle_of_a_batch_loses_nothing(faults):
     batch = Batch(faults, "store locked by a reboot")
     batch.wait_attempted(batch.send())

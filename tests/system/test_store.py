@@ -102,22 +102,8 @@ def test_reboot_locks_notifies_keeps_mail_waiting_and_unlock_delivers(mail, lab_
     assert code == "503" and "down for maintenance" in page, (code, page[:300])
 
     # unlock through the master: the passphrase goes sealed; the reactor restarts services
-    proc = subprocess.run(
-        [
-            master._bin("salt-run"),
-            "-c",
-            str(mail.conf_dir),
-            "mailserver.unlock",
-            "mx1",
-            "--out=json",
-        ],
-        input=mailhost.STORE_PASSPHRASE + "\n",
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert '"unlocked"' in proc.stdout, proc.stdout + proc.stderr
+    proc = mail.unlock_through_master()
+    assert "unlocked" in proc.stdout, proc.stdout + proc.stderr
     until(
         lambda: all(active(mail, unit) == "active" for unit in DEPENDENTS),
         timeout=120,
