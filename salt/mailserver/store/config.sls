@@ -34,6 +34,7 @@ mailserver-store-config-file-managed-dropins:
       - /etc/systemd/system/{{ unit }}.d/mailserver-store.conf:
         - context:
             unit: {{ unit }}
+            after: {{ store.dependents[:loop.index0] | json }}
 {%- endfor %}
     - source: salt://{{ tplroot }}/store/files/dropin.conf.jinja
     - template: jinja
