@@ -121,9 +121,10 @@ def settings(defaults=None, pillar=None):
     if key not in cache:
         defaults, pillar = json.loads(json.dumps([defaults, pillar], default=str))
         cache.clear()  # one run, one pillar: keep the latest only
-        cache[key] = _build(defaults, pillar)
+        built = _build(defaults, pillar)
+        _check_removed_domains(built[1])  # once per pillar, not at every SLS's render
+        cache[key] = built
     model, accounts = cache[key]
-    _check_removed_domains(accounts)
     __context__[_CURRENT] = model
     __context__[ACCOUNTS] = accounts
     return model

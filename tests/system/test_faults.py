@@ -181,16 +181,9 @@ SERVICES = [
     ("BIND stopped", "named"),
 ]
 
-_LAB = {}
-
-
-def active_unit(unit: str) -> str:
-    return _LAB["lab"].sh("mx1", f"systemctl is-active {unit}", check=False).stdout.strip()
-
 
 @pytest.fixture(scope="module")
 def faults(mail):
-    _LAB["lab"] = mail
     # the +ipv4/+ipv6 extensions choose the peer's transport; the peer's log names both
     yield mail
     # whatever a failed test left stopped runs again, and mx1 is converged for the next module
@@ -205,7 +198,7 @@ def test_a_stopped_service_loses_nothing(faults, fault, unit):
         lambda: faults.sh("mx1", f"systemctl stop {unit}"),
         lambda: (
             faults.sh("mx1", f"systemctl start {unit}"),
-            until(lambda: active_unit(unit) == "active", f"{unit} running again", 60),
+            until(lambda: active(faults, unit) == "active", f"{unit} running again", 60),
         ),
     )
 
