@@ -248,6 +248,7 @@ def _build(defaults, pillar):
     _check_fail2ban(out)
     _derive_store(out)
     _derive_webmail(out)
+    _derive_guard(out, accounts)
     out["ssh"]["allow"] = [out["admin"]["name"], *out["ssh"]["allow_users"]]
     out["snapshot_file"] = _snapshot_path()
     return out, accounts
@@ -695,6 +696,12 @@ def _derive_tls(out):
         *tls["acme"]["names"],
     ]
     tls["names"] = list(dict.fromkeys(n.lower().rstrip(".") for n in names))
+    # what the host's own clients (webmail, upgrade guard) verify its services against on the
+    # loopback: the certificate itself when it is self-signed, the system's CAs otherwise
+    self_signed = tls["source"] == "self-signed"
+    tls["loopback_ca_file"] = (
+        tls["cert_file"] if self_signed else "/etc/ssl/certs/ca-certificates.crt"
+    )
     # what reads the certificate, reloaded after a renewal
     tls["reload"] = [out["postfix"]["unit"], out["dovecot"]["service"], out["web"]["service"]]
 
@@ -764,9 +771,7 @@ def _derive_webmail(out):
     # IMAP, submission and ManageSieve are reached on the loopback under the certificate's
     # name: verified against the certificate itself when it is self-signed, the system's CAs
     # otherwise
-    system_cas = "/etc/ssl/certs/ca-certificates.crt"
-    self_signed = out["tls"]["source"] == "self-signed"
-    web["ca_file"] = out["tls"]["cert_file"] if self_signed else system_cas
+    web["ca_file"] = out["tls"]["loopback_ca_file"]
     # an attachment grows by a third in base64: what fits into Postfix's size limit
     web["upload_max_bytes"] = out["postfix"]["message_size_limit"] * 72 // 100
     # Debian's PHP-FPM of version X.Y: service phpX.Y-fpm, program php-fpmX.Y
@@ -775,3 +780,23 @@ def _derive_webmail(out):
         *web["pkgs"],
         *(f"aspell-{lang.lower().replace('_', '-')}" for lang in web["languages"]),
     ]
+
+
+def _derive_guard(out, accounts):
+    """The upgrade guard's probe mailbox: its reserved local part at the first mail domain
+    (none without a domain); no pillar mailbox or alias may take the name."""
+    guard = out["updates"]["guard"]
+    local = guard["probe_local"].lower()
+    if not _LABEL.match(local):
+        raise PillarError("updates:guard:probe_local", f"{local!r} is not a plain local part")
+    for section in ("mailboxes", "aliases"):
+        for addr in accounts[section]:
+            if addr.partition("@")[0] == local:
+                raise PillarError(
+                    f"{section}:{addr}",
+                    f"the local part {local} is reserved for the upgrade guard's probe mailbox "
+                    "(mailserver:updates:guard:probe_local)",
+                )
+    domains = accounts["domains"]
+    guard["probe"] = f"{local}@{domains[0]}" if guard["enabled"] and domains else None
+    guard["all_pkgs"] = guard["pkgs"] if guard["enabled"] else []

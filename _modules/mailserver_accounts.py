@@ -24,6 +24,7 @@ except ImportError:
     HAS_PASSLIB = False
 
 __virtualname__ = "mailserver_accounts"
+PROBE_QUOTA = 10 * 1024**2  # the upgrade guard's probe mailbox: one message at a time
 ACCOUNTS = "mailserver.accounts"  # where mailserver.settings keeps this run's accounts
 
 # Dovecot scheme name -> (passlib handler name, the hash's own prefixes)
@@ -348,7 +349,14 @@ def _desired(accounts=None):
         return validate(accounts)
     if ACCOUNTS not in __context__:
         __salt__["mailserver.settings"]()
-    return __context__[ACCOUNTS]
+    desired = __context__[ACCOUNTS]
+    # the upgrade guard's probe mailbox, with the password made on the host
+    probe = __salt__["mailserver.current"]()["updates"]["guard"]["probe"]
+    hashed = __salt__["mailserver_guard.probe_hash"]()
+    if probe and hashed:
+        mailboxes = {**desired["mailboxes"], probe: {"password": hashed, "quota": PROBE_QUOTA}}
+        desired = {**desired, "mailboxes": mailboxes}
+    return desired
 
 
 def diff(accounts=None, database=None):

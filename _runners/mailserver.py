@@ -9,6 +9,8 @@ Master-side commands of the mailserver formula: the encrypted mail store's life 
   own key, so only ciphertext crosses the event bus or lands in the job cache.
 * ``account_locked`` (called by the reactor on ``mailserver/account/locked``): tells the
   admin through the same channels that a mailbox was locked (a hard sending limit).
+* ``upgrade_failed`` (called by the reactor on ``mailserver/upgrade/failed``): tells the
+  admin that mail failed its checks after unattended-upgrades installed something.
 * ``restart_dependents`` (called by the reactor on ``mailserver/store/unlocked``): restarts
   the services that use the store, checks them and fires ``mailserver/store/ready/<id>``.
 """
@@ -133,6 +135,36 @@ def account_locked(minion, address, reason=""):
         {"minion": minion, "address": address, "reason": reason, "unlock": unlock},
     )
     return {"minion": minion, "address": address, "notified": sent}
+
+
+def upgrade_failed(minion, packages=(), failed=()):
+    """
+    Tell the admin that mail on ``minion`` failed its checks after unattended-upgrades
+    installed ``packages`` (called by the reactor on ``mailserver/upgrade/failed``, which
+    the minion's upgrade guard fires): the event ``mailserver/upgrade/failed/<minion>``, the
+    master's log, the webhook and the email of ``mailserver:notify``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.upgrade_failed mx1 '["dovecot-core 1:2.3.19.1+dfsg1-2.1+deb12u2"]'
+    """
+    packages, failed = list(packages or []), list(failed or [])
+    text = (
+        f"Mail on {minion} FAILED its checks after unattended-upgrades installed: "
+        f"{', '.join(packages) or 'unknown packages'}.\n"
+        + "".join(f"- {line}\n" for line in failed)
+        + f"See: salt {minion} mailserver_status.check; salt {minion} mailserver_guard.self_test\n"
+        f"A highstate puts the formula's configuration back: salt {minion} state.apply"
+    )
+    sent = _send(
+        f"mailserver/upgrade/failed/{minion}",
+        f"mail on {minion} is broken after an upgrade",
+        text,
+        {"minion": minion, "packages": packages, "failed": failed},
+    )
+    return {"minion": minion, "notified": sent}
 
 
 def _seal(minion, passphrase):

@@ -11,7 +11,17 @@ from tests.conftest import REPO
 
 # Public only so that other modules can call them in-process; never from the command line
 # (their arguments would carry password hashes, or they return a connection).
-IN_PROCESS = {"mailserver_accounts.validate", "mailserver_db.connect"}
+IN_PROCESS = {
+    "mailserver_accounts.validate",
+    "mailserver_db.connect",
+    "mailserver_guard.probe_hash",
+}
+# Examples that judge the host: they exit 1 when a check fails
+JUDGES = {
+    "mailserver_status.check",
+    "mailserver_guard.self_test",
+    "mailserver_guard.after_upgrade",
+}
 # Examples that change the host; what to answer on standard input when they read it
 CHANGES = {
     "mailserver_accounts.sync",
@@ -37,6 +47,8 @@ CHANGES = {
     "mailserver_accounts.unlock_user",
     "mailserver_spam.ensure_secrets",
     "mailserver_webmail.ensure_secrets",
+    "mailserver_guard.ensure_secrets",
+    "mailserver_guard.after_upgrade",
 }
 
 

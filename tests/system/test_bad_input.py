@@ -170,6 +170,12 @@ BAD = [
         "must be above",
     ),
     ("webmail-name", {"webmail": {"name": "webmail"}}, "mailserver:webmail:name", "is not a"),
+    (
+        "guard-probe-reserved",
+        {"mailboxes": {"mailserver-guard@example.com": {"password_hash": A_HASH}}},
+        "mailserver:mailboxes:mailserver-guard@example.com",
+        "reserved for the upgrade guard",
+    ),
 ]
 
 

@@ -21,6 +21,7 @@ GONE_FILES = (
     "/etc/ssh/sshd_config.d/50-mailserver.conf",
     "/etc/sysctl.d/90-mailserver.conf",
     "/etc/apt/apt.conf.d/51mailserver-unattended-upgrades",
+    DEFAULTS["updates"]["guard"]["dropin_file"],
     "/etc/nginx/sites-available/mailserver",
     "/etc/opendkim/key.table",
     "/etc/systemd/system/dovecot.service.d/mailserver-store.conf",
@@ -40,6 +41,7 @@ KEPT_FILES = (
     "/etc/mailserver/tls/privkey.pem",
     "/etc/mailserver/db-reader.secret",
     "/etc/mailserver/redis.secret",
+    DEFAULTS["updates"]["guard"]["secret_file"],
     "/etc/sudoers.d/mailserver-admin",
     "/etc/opendkim/keys/example.com",
     # the webmail's address books and settings, in the store

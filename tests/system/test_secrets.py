@@ -2,10 +2,11 @@
 teardown): every secret the suite used, searched for everywhere a secret could leak to.
 
 Secrets: the mailbox passwords, the store passphrases, the database reader's password, the
-Redis and rspamd web passwords, the webmail's session key, the DKIM, DNSSEC and TLS private
-keys. Places: the journal, /var/log and Salt's cache on every lab host; the process
-arguments on mx1 (sampled all along, lab/sweep.py); on the master its whole root (job cache,
-logs) and its event bus (recorded all along); the lab's apt proxy log. Hits must be 0."""
+Redis and rspamd web passwords, the webmail's session key, the upgrade guard's probe
+password, the DKIM, DNSSEC and TLS private keys. Places: the journal, /var/log and Salt's
+cache on every lab host; the process arguments on mx1 (sampled all along, lab/sweep.py); on
+the master its whole root (job cache, logs) and its event bus (recorded all along); the
+lab's apt proxy log. Hits must be 0."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ SECRET_FILES = {
     "Redis password": DEFAULTS["redis"]["secret_file"],
     "rspamd web password": DEFAULTS["rspamd"]["web_secret_file"],
     "webmail session key": DEFAULTS["webmail"]["key_file"],
+    "upgrade guard's probe password": DEFAULTS["updates"]["guard"]["secret_file"],
 }
 # passphrases the store tests set and change (test_store.py)
 TEST_PASSPHRASES = ("alpha-7781", "omega-5512")

@@ -278,3 +278,21 @@ def test_an_alias_into_a_domain_the_host_stops_receiving_for_is_refused(minion, 
     assert model(domains=["example.com"])["accounts"]["domains"] == ["example.com"]
     # and a domain never received for here is an ordinary outside destination
     assert model(domains=["example.com"], aliases={"info@example.com": "x@example.net"})
+
+
+def test_the_upgrade_guards_probe_mailbox_is_reserved(model):
+    """The probe is the reserved local part at the first domain; pillar may not take it."""
+    assert model()["updates"]["guard"]["probe"] == "mailserver-guard@example.com"
+    assert model(updates={"guard": {"enabled": False}})["updates"]["guard"]["probe"] is None
+    for section, value in (
+        ("mailboxes", {"mailserver-guard@example.org": {"password_hash": "$6$x$" + "a" * 86}}),
+        ("aliases", {"mailserver-guard@example.org": "x@example.net"}),
+    ):
+        with pytest.raises(SaltInvocationError) as err:
+            model(**{section: value})
+        assert str(err.value).startswith(
+            f"pillar mailserver:{section}:mailserver-guard@example.org: the local part "
+            "mailserver-guard is reserved for the upgrade guard's probe mailbox"
+        )
+    with pytest.raises(SaltInvocationError, match="updates:guard:probe_local: 'a b'"):
+        model(updates={"guard": {"probe_local": "a b"}})

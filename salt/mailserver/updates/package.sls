@@ -9,4 +9,4 @@ include:
 
 mailserver-updates-package-pkg-installed:
   pkg.installed:
-    - pkgs: {{ mailserver.updates.pkgs | json }}
+    - pkgs: {{ (mailserver.updates.pkgs + mailserver.updates.guard.all_pkgs) | json }}
