@@ -152,6 +152,11 @@ class Batch:
         return {**row, "bounced": sorted(trace["bounced"])}
 
 
+def assert_whole(row: dict) -> None:
+    """What every fault must leave: nothing bounced, lost or delivered twice."""
+    assert row["bounced"] == [] and row["lost"] == 0 and row["duplicated"] == 0, row
+
+
 def run_fault(lab, fault, inject, recover):
     batch = Batch(lab, fault)
     batch.wait_attempted(batch.send())
@@ -163,8 +168,7 @@ def run_fault(lab, fault, inject, recover):
     batch.send()
     batch.settle()
     row = batch.count()
-    assert row["bounced"] == [], row
-    assert row["lost"] == 0 and row["duplicated"] == 0, row
+    assert_whole(row)
     return row
 
 
@@ -240,7 +244,7 @@ def test_a_reboot_in_the_middle_of_a_batch_loses_nothing(faults):
     batch.send()
     batch.settle()
     row = batch.count()
-    assert row["bounced"] == [] and row["lost"] == 0 and row["duplicated"] == 0, row
+    assert_whole(row)
 
 
 # the store's cipher directory on a small filesystem of its own (tmpfs), filled up by a file
@@ -297,7 +301,7 @@ def test_a_full_store_keeps_mail_waiting_and_delivers_once_space_is_freed(faults
         ):
             faults.sh("mx1", BACK)
             _unlock(faults)
-    assert row["bounced"] == [] and row["lost"] == 0 and row["duplicated"] == 0, row
+    assert_whole(row)
     # everything still there on the store's own disk
     assert len(batch.delivered()) == batch.sent
 
@@ -345,4 +349,4 @@ def test_an_interrupted_highstate_rerun_converges_and_the_database_is_whole(faul
         row = batch.count()
     finally:
         faults.reset_pillar()
-    assert row["bounced"] == [] and row["lost"] == 0 and row["duplicated"] == 0, row
+    assert_whole(row)
