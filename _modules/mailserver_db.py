@@ -253,10 +253,7 @@ def _client_files(db, password):
         files[os.path.join(db["postfix_dir"], f"{name}.cf")] = (
             f"# Managed by Salt (mailserver formula). Read-only database user.\n"
             f"hosts = unix:{socket}\nuser = {user}\npassword = {password}\n"
-            f"dbname = {database}\nquery = {query}\n"
-            # MariaDB back after a restart: lookups (and mail) resume within 10 s, not the
-            # 60 s Postfix otherwise waits before it tries a failed server again
-            "retry_interval = 10\n",
+            f"dbname = {database}\nquery = {query}\n",
             db["postfix_group"],
             0o640,
         )

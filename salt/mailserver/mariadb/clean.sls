@@ -34,6 +34,14 @@ mailserver-mariadb-clean-pkg-removed:
 
 mailserver-mariadb-clean-file-absent:
   file.absent:
-    - name: {{ db.config_file }}
+    - names:
+      - {{ db.config_file }}
+      - {{ db.dropin_file }}
     - require:
       - pkg: mailserver-mariadb-clean-pkg-removed
+
+mailserver-mariadb-clean-cmd-run-daemon-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: mailserver-mariadb-clean-file-absent

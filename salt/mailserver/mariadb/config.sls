@@ -18,3 +18,22 @@ mailserver-mariadb-config-file-managed:
     - mode: "0644"
     - require:
       - pkg: mailserver-mariadb-package-pkg-installed
+
+# mail flows again as soon as MariaDB is back (after a crash, a restart, an upgrade)
+mailserver-mariadb-config-file-dropin:
+  file.managed:
+    - name: {{ mailserver.mariadb.dropin_file }}
+    - source: salt://{{ tplroot }}/mariadb/files/dropin.conf.jinja
+    - template: jinja
+    - context:
+        postfix_unit: {{ mailserver.postfix.unit | json }}
+    - makedirs: true
+    - user: root
+    - group: root
+    - mode: "0644"
+
+mailserver-mariadb-config-cmd-run-daemon-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: mailserver-mariadb-config-file-dropin
