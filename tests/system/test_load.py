@@ -1,7 +1,9 @@
 """Load: 50 SMTP sessions from the peer (STARTTLS on port 25, over IPv4 and IPv6) for two
 minutes while 50 IMAP clients log in, select and fetch on the encrypted store. No error
 reply, no dropped connection, nothing lost. The figures (messages per second, IMAP p50 and
-p99) are recorded in the run's summary table ``load``, not asserted: the machine is shared.
+p99) are recorded in the run's summary table ``load``, not asserted: the machine is shared;
+each comes with its ratio to a baseline measured just before in the same run (one SMTP
+session alone; the IMAP clients without the SMTP load).
 
 ``MSLAB_LOAD_SECONDS`` shortens the run (the default is the two minutes asked for)."""
 
@@ -20,7 +22,15 @@ from tests.system.mailclients import FAMILIES, PASSWORDS, tag
 
 SECONDS = float(os.environ.get("MSLAB_LOAD_SECONDS", "120"))
 SESSIONS = 50
+BASELINE_SECONDS = min(20.0, SECONDS)  # each baseline: the IMAP clients alone, one SMTP session
 COLUMNS = ("what", "figure")
+
+
+def _p50_p99(latencies: list[float]) -> tuple[float, float]:
+    assert latencies, "no IMAP cycle completed"
+    return statistics.median(latencies), latencies[
+        min(len(latencies) - 1, int(len(latencies) * 0.99))
+    ]
 
 
 def _count(lab, subject: str) -> dict[int, int]:
@@ -39,13 +49,8 @@ def _count(lab, subject: str) -> dict[int, int]:
     return found
 
 
-@pytest.mark.xfail(
-    reason="open (issue 14): a few IMAPS handshakes time out (60 s) under this load on two "
-    "cores; nothing is lost, the cause (server or load generator) is not found yet",
-    strict=False,
-)
-def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
-    subject = tag("load")
+def _load(subject: str, smtp: int, imap: int, seconds: float) -> dict:
+    """Run the load generator on the peer; its JSON report."""
     proc = container.exec_(
         "peer",
         "python3",
@@ -57,15 +62,30 @@ def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
         "--tag",
         subject,
         "--smtp",
-        str(SESSIONS),
+        str(smtp),
         "--imap",
-        str(SESSIONS),
+        str(imap),
         "--seconds",
-        str(SECONDS),
+        str(seconds),
         input=json.dumps(PASSWORDS),
-        timeout=SECONDS + 600,
+        timeout=seconds + 600,
     )
-    out = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.xfail(
+    reason="open (issue 14): under this load on two cores a few IMAPS connections wait in "
+    "Dovecot's accept queue past the client's 60 s (Dovecot logs them 'disconnected before "
+    "auth was ready, waited 0 secs ... TLS handshaking'); nothing is lost",
+    strict=False,
+)
+def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
+    subject = tag("load")
+    # the baselines, in the same run: the IMAP clients alone, then one SMTP session alone
+    alone = _load(subject, 0, SESSIONS, BASELINE_SECONDS)
+    single_subject = tag("single")
+    single = _load(single_subject, 1, 0, BASELINE_SECONDS)
+    out = _load(subject, SESSIONS, SESSIONS, SECONDS)
     sent = set(out["sent"])
     assert len(sent) > SESSIONS, "the senders hardly sent anything"
 
@@ -84,18 +104,30 @@ def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
     )
     assert set(found) == sent, sorted(sent - set(found))[:20]
     assert all(c == 1 for c in found.values()), "duplicates"
+    until(
+        lambda: _count(mail, single_subject) == dict.fromkeys(single["sent"], 1),
+        "the single session's messages, each once",
+        timeout=60,
+        interval=5,
+    )
     latencies = sorted(out["imap_ms"])
-    assert latencies, "no IMAP cycle completed"
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    p50, p99 = _p50_p99(latencies)
+    base50, base99 = _p50_p99(sorted(alone["imap_ms"]))
+    rate = len(sent) / out["seconds"]
+    single_rate = len(single["sent"]) / single["seconds"]
     for what, figure in (
         ("seconds", out["seconds"]),
         ("messages accepted", len(sent)),
-        ("messages per second", round(len(sent) / out["seconds"], 1)),
+        ("messages per second", round(rate, 1)),
+        ("  x one SMTP session alone", round(rate / single_rate, 1)),
         ("IMAP cycles", len(latencies)),
-        ("IMAP cycle p50 (ms)", statistics.median(latencies)),
+        ("IMAP cycle p50 (ms)", p50),
+        ("  x the IMAP clients alone", round(p50 / base50, 1)),
         ("IMAP cycle p99 (ms)", p99),
-        ("errors and dropped connections", len(out["errors"])),
+        ("  x the IMAP clients alone", round(p99 / base99, 1)),
+        ("errors and dropped connections", len(alone["errors"] + single["errors"] + out["errors"])),
         ("lost", len(sent - set(found))),
     ):
         report_row("load", COLUMNS, {"what": what, "figure": figure})
-    assert out["errors"] == [], out["errors"][:20]
+    errors = alone["errors"] + single["errors"] + out["errors"]
+    assert errors == [], errors[:20]
