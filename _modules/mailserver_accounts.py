@@ -351,8 +351,9 @@ def _desired(accounts=None):
         __salt__["mailserver.settings"]()
     desired = __context__[ACCOUNTS]
     # the upgrade guard's probe mailbox, with the password made on the host
-    probe = __salt__["mailserver.current"]()["updates"]["guard"]["probe"]
-    hashed = __salt__["mailserver_guard.probe_hash"]()
+    settings = __salt__["mailserver.current"]()
+    probe = settings["updates"]["guard"]["probe"]
+    hashed = __salt__["mailserver_guard.probe_hash"](settings)
     if probe and hashed:
         mailboxes = {**desired["mailboxes"], probe: {"password": hashed, "quota": PROBE_QUOTA}}
         desired = {**desired, "mailboxes": mailboxes}

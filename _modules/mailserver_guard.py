@@ -198,46 +198,32 @@ def self_test(settings=None):
         salt mx1 mailserver_guard.self_test
     """
     settings = settings or __salt__["mailserver.current"]()
+    return __salt__["mailserver_status.judge"](_probe(settings))
+
+
+def _probe(settings):
+    """The self test's steps as checks, up to the first that fails."""
     guard = settings["updates"]["guard"]
     probe = guard["probe"]
     password = __utils__["mailserver_secret.read"](guard["secret_file"])
     if not probe or not password:
-        checks = [_item("self test", False, "no probe mailbox (no mail domain, or no highstate)")]
-        return _result(checks)
+        return [_item("self test", False, "no probe mailbox (no mail domain, or no highstate)")]
     token = secrets.token_hex(8)
-    checks = []
     try:
         _send(settings, probe, password, token)
-        checks.append(_item("self test: submission", True, f"sent {token} to {probe}"))
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
-        checks.append(_item("self test: submission", False, f"{type(exc).__name__}: {exc}"))
-        return _result(checks)
+        return [_item("self test: submission", False, f"{type(exc).__name__}: {exc}")]
+    checks = [_item("self test: submission", True, f"sent {token} to {probe}")]
     try:
         raw = _fetch(settings, probe, password, token, guard["timeout"])
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
-        checks.append(_item("self test: IMAP", False, f"{type(exc).__name__}: {exc}"))
-        return _result(checks)
+        return [*checks, _item("self test: IMAP", False, f"{type(exc).__name__}: {exc}")]
     if raw is None:
-        checks.append(
-            _item("self test: IMAP", False, f"{token} not delivered in {guard['timeout']}s")
-        )
-        return _result(checks)
+        missing = f"{token} not delivered in {guard['timeout']}s"
+        return [*checks, _item("self test: IMAP", False, missing)]
     checks.append(_item("self test: IMAP", True, f"read {token} back"))
     ok, detail = _dkim_verify(raw)
-    checks.append(_item("self test: DKIM", ok, detail))
-    return _result(checks)
-
-
-def _result(checks):
-    bad = [c for c in checks if not c["ok"]]
-    if bad:
-        __context__["retcode"] = 1
-        summary = f"{len(bad)} of {len(checks)} checks failed: " + "; ".join(
-            f"{c['name']}: {c['detail']}" for c in bad
-        )
-    else:
-        summary = f"all {len(checks)} checks passed"
-    return {"ok": not bad, "checks": checks, "summary": summary}
+    return [*checks, _item("self test: DKIM", ok, detail)]
 
 
 # --- after an upgrade ------------------------------------------------------------------------

@@ -264,6 +264,15 @@ def check():
         + _store_check()
         + _queue_check()
     )
+    return judge(checks)
+
+
+def judge(checks):
+    """
+    The verdict on ``checks`` (``[{"name", "ok", "detail"}]``): ``{"ok", "checks",
+    "summary"}``, and a non-zero exit of the salt command when one failed. Called in-process
+    by the checks of this module and the upgrade guard's self test.
+    """
     bad = [c for c in checks if not c["ok"]]
     if bad:
         summary = f"{len(bad)} of {len(checks)} checks failed: " + "; ".join(

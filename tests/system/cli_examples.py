@@ -15,6 +15,7 @@ IN_PROCESS = {
     "mailserver_accounts.validate",
     "mailserver_db.connect",
     "mailserver_guard.probe_hash",
+    "mailserver_status.judge",
 }
 # Examples that judge the host: they exit 1 when a check fails
 JUDGES = {

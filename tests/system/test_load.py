@@ -113,6 +113,7 @@ def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
     latencies = sorted(out["imap_ms"])
     p50, p99 = _p50_p99(latencies)
     base50, base99 = _p50_p99(sorted(alone["imap_ms"]))
+    errors = alone["errors"] + single["errors"] + out["errors"]
     rate = len(sent) / out["seconds"]
     single_rate = len(single["sent"]) / single["seconds"]
     for what, figure in (
@@ -125,9 +126,8 @@ def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
         ("  x the IMAP clients alone", round(p50 / base50, 1)),
         ("IMAP cycle p99 (ms)", p99),
         ("  x the IMAP clients alone", round(p99 / base99, 1)),
-        ("errors and dropped connections", len(alone["errors"] + single["errors"] + out["errors"])),
+        ("errors and dropped connections", len(errors)),
         ("lost", len(sent - set(found))),
     ):
         report_row("load", COLUMNS, {"what": what, "figure": figure})
-    errors = alone["errors"] + single["errors"] + out["errors"]
     assert errors == [], errors[:20]
