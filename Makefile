@@ -55,8 +55,9 @@ docs: $(VENV)/.installed
 test-fast: deps
 	$(VENV)/bin/pytest -m "not system and not integration" tests
 
+# (the system tier in two labs side by side: tests/labs.py)
 test: deps lint
-	$(VENV)/bin/pytest tests
+	$(PY) -m tests.labs
 
 demo: deps
 	$(PY) -m lab demo

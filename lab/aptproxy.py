@@ -1,12 +1,15 @@
-"""apt-cacher-ng on the host, bound to the lab side only, caching under config.CACHE."""
+"""apt-cacher-ng on the host, bound to the lab side only, caching under config.CACHE (one per
+lab slot)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 from . import config
 from .sh import log
@@ -15,10 +18,23 @@ CONF = config.STATE / "apt-cacher-ng"
 PIDFILE = config.STATE / "run" / "apt-cacher-ng.pid"
 
 
+def _cache() -> Path:
+    """This slot's cache. Two proxies never share one (both could write the same file); the
+    second slot's starts as a copy of the first's, so it downloads nothing the first has."""
+    first = config.CACHE / "apt-cacher-ng"
+    cache = first if config.SLOT == 0 else first.with_name(f"{first.name}-{config.SLOT}")
+    if not cache.is_dir() and first.is_dir():
+        tmp = cache.with_name(cache.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(first), str(tmp)], check=True)
+        tmp.rename(cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
 def _write_conf() -> None:
     CONF.mkdir(parents=True, exist_ok=True)
-    cache = config.CACHE / "apt-cacher-ng"
-    cache.mkdir(parents=True, exist_ok=True)
+    cache = _cache()
     (CONF / "log").mkdir(exist_ok=True)
     for old in (CONF / "log").glob("apt-cacher.*"):  # each lab's log starts empty
         old.unlink()

@@ -13,23 +13,61 @@ The lab is a private network of Debian 12 hosts booted with systemd-nspawn:
 Address ranges are documentation ranges that this kind of machine does not route;
 ``network.check_ranges`` refuses to start if that ever changes. 192.0.2.0/24,
 203.0.113.0/24 and fd00::/8 belong to the host and never appear here.
+
+Two labs can run side by side (``make test`` runs the system tier in two, each with its own
+share of the test modules): ``MSLAB_SLOT`` (0, the default, or 1) picks the lab. Each has
+its own names (netns, veths), state directory, master and apt proxy, and its own half of
+198.51.100.0/24 (slot 0 the lower, slot 1 the upper) and its own 2001:db8:10<slot>::/64; a
+host's IPv6 address ends in the digits of its IPv4 address's last octet within the slot's
+half (mx1: 198.51.100.10 and 2001:db8:100::10 in slot 0, .138 and 2001:db8:101::10 in slot
+1).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Netns, interface and process names all start with this prefix, so a stale lab
-# can be found and removed without touching anything else on the host.
-PREFIX = "mslab"
+SLOTS = 2
+SLOT = int(os.environ.get("MSLAB_SLOT", "0"))
+if SLOT not in range(SLOTS):
+    raise RuntimeError(f"MSLAB_SLOT={SLOT}: the lab slots are 0 to {SLOTS - 1}")
 
-NET4 = ipaddress.ip_network("198.51.100.0/24")
-NET6 = ipaddress.ip_network("2001:db8:100::/64")
+# Netns, interface and process names all start with this prefix, so a stale lab
+# can be found and removed without touching anything else on the host (nor the other slot's).
+PREFIX = "mslab" if SLOT == 0 else f"mslab{SLOT}"
+
+NET4 = list(ipaddress.ip_network("198.51.100.0/24").subnets(new_prefix=25))[SLOT]
+NET6 = ipaddress.ip_network(f"2001:db8:{100 + SLOT}::/64")
+
+
+def address(n: int) -> tuple[str, str]:
+    """The lab's address number ``n`` (1 to 126): IPv4 in this slot's half, and the IPv6
+    address that ends in the same digits (slot 0: 198.51.100.n and 2001:db8:100::n)."""
+    return str(NET4.network_address + n), str(NET6.network_address + int(str(n), 16))
+
+
+def localize(text: str) -> str:
+    """``text`` (the example pillar, say) with slot 0's lab addresses replaced by this
+    slot's: the example pillar names the lab's peer by address."""
+    if SLOT == 0:
+        return text
+    for n in range(126, 0, -1):
+        for zero, here in zip(_slot0_address(n), address(n), strict=True):
+            pattern = rf"(?<![0-9a-fA-F:.]){re.escape(zero)}(?![0-9a-fA-F:.]*[0-9a-fA-F])"
+            text = re.sub(pattern, here, text)
+    return text
+
+
+def _slot0_address(n: int) -> tuple[str, str]:
+    return f"198.51.100.{n}", f"2001:db8:100::{n}"
+
+
 FORBIDDEN = [
     ipaddress.ip_network(n)
     for n in (
@@ -42,8 +80,7 @@ FORBIDDEN = [
     )
 ]
 
-HOST_IP4 = "198.51.100.1"
-HOST_IP6 = "2001:db8:100::1"
+HOST_IP4, HOST_IP6 = address(1)
 
 LAB_DOMAIN = "example.com"  # the mail host's domain (pillar/mailserver.sls uses it too)
 MAIL_DOMAINS = ("example.com", "example.org")  # what mx1 receives for (the example pillar)
@@ -60,7 +97,10 @@ PEER_PROBES = "/opt/probes"
 
 # Where things live on the host, outside any clone (CI clones afresh every run).
 CACHE = Path(os.environ.get("MSLAB_CACHE", "/var/cache/mailserver-lab"))
+# (shared by the slots: images and wheels; each slot has its own apt proxy cache)
 STATE = Path(os.environ.get("MSLAB_STATE", "/var/lib/mailserver-lab"))
+if SLOT:
+    STATE = STATE.with_name(f"{STATE.name}-{SLOT}")
 # pillar only the lab knows (its DNS root's trust anchor): the first pillar root of the lab's
 # masters, its top.sls adds `lab` to the example pillar
 LAB_PILLAR = STATE / "pillar"
@@ -87,11 +127,9 @@ class Host:
 
 
 HOSTS = {
-    "mx1": Host("mx1", f"mx1.{LAB_DOMAIN}", "198.51.100.10", "2001:db8:100::10", "base", True),
-    "mx2": Host(
-        "mx2", f"mx2.{LAB_DOMAIN}", "198.51.100.11", "2001:db8:100::11", "base", False, True
-    ),
-    "peer": Host("peer", f"peer.{PEER_DOMAIN}", "198.51.100.20", "2001:db8:100::20", "peer", False),
+    "mx1": Host("mx1", f"mx1.{LAB_DOMAIN}", *address(10), "base", True),
+    "mx2": Host("mx2", f"mx2.{LAB_DOMAIN}", *address(11), "base", False, True),
+    "peer": Host("peer", f"peer.{PEER_DOMAIN}", *address(20), "peer", False),
 }
 # where a masterless host has the formula (a read-only copy of this repository, or of the one
 # MSLAB_FORMULA names: another version, to compare) and its pillar

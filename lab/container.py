@@ -149,7 +149,8 @@ def boot(host: config.Host) -> None:
     d = hostdir(host.name)
     console = open(d / "console.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lab.container", host.name],
+        # (the state directory named too: which slot's lab the supervisor belongs to)
+        [sys.executable, "-m", "lab.container", host.name, str(config.STATE)],
         cwd=config.REPO,
         stdout=console,
         stderr=subprocess.STDOUT,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +25,9 @@ def cleanup() -> None:
 
 def _ours(cmdline: str) -> bool:
     """Whether a process is the lab's: it names the lab's state directory (nspawn's root,
-    the apt proxy's and the demo master's configuration) or is a host's supervisor. Other
-    containers on the machine are not the lab's business."""
-    return str(config.STATE) in cmdline or "lab.container" in cmdline
+    the apt proxy's and the demo master's configuration, a host's supervisor). Other
+    containers on the machine, and the other slot's lab, are not this lab's business."""
+    return re.search(re.escape(str(config.STATE)) + r"(/|\s|$)", cmdline) is not None
 
 
 def leftovers(processes: dict[int, str] | None = None) -> list[str]:
@@ -46,7 +48,12 @@ def leftovers(processes: dict[int, str] | None = None) -> list[str]:
 
 
 def build_images() -> dict[str, Path]:
-    return {name: image.image(name) for name in config.IMAGES}
+    """The lab's images, built when missing; one slot builds while the other waits (they
+    share config.CACHE)."""
+    config.CACHE.mkdir(parents=True, exist_ok=True)
+    with open(config.CACHE / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return {name: image.image(name) for name in config.IMAGES}
 
 
 def up(start_master: Callable[[], Path]) -> dict[str, float]:
@@ -109,7 +116,7 @@ def write_masterless_pillar(name: str, lab: dict, mailserver: dict | None = None
     pillar.mkdir(parents=True, exist_ok=True)
     pillar.chmod(0o700)
     if mailserver is None:
-        doc = yaml.safe_load((config.REPO / "pillar/mailserver.sls").read_text())
+        doc = yaml.safe_load(config.localize((config.REPO / "pillar/mailserver.sls").read_text()))
         doc["mailserver"]["hostname"] = config.HOSTS[name].fqdn
     else:
         doc = {"mailserver": mailserver}

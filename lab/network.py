@@ -1,8 +1,9 @@
 """The lab's private network.
 
-A netns ``mslab-br`` holds a bridge; every lab host gets its own netns with a veth whose
-other end sits on that bridge; the host joins the bridge through one more veth so that the
-lab can reach the salt-master and the apt proxy. Nothing is routed or NATed beyond it.
+A netns ``mslab-br`` (``mslab1-br`` in the second slot) holds a bridge; every lab host gets
+its own netns with a veth whose other end sits on that bridge; the host joins the bridge
+through one more veth so that the lab can reach the salt-master and the apt proxy. Nothing
+is routed or NATed beyond it.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def up() -> None:
     _in(br, "ip", "link", "add", "br0", "type", "bridge")
     _in(br, "ip", "link", "set", "br0", "up")
     # The host's leg: its own addresses on the lab network, nodad so they are usable at once.
-    run("ip", "link", "add", config.HOST_VETH, "type", "veth", "peer", "name", "h-br")
-    run("ip", "link", "set", "h-br", "netns", br)
+    # (its other end made in the bridge's netns at once: the other slot's lab may be making
+    # its own h-br in the host's namespace at the same moment)
+    run("ip", "link", "add", config.HOST_VETH, "type", "veth", "peer", "name", "h-br", "netns", br)
     _in(br, "ip", "link", "set", "h-br", "master", "br0", "up")
     run("ip", "addr", "add", f"{config.HOST_IP4}/{config.NET4.prefixlen}", "dev", config.HOST_VETH)
     run(

@@ -87,6 +87,7 @@ class LabSession:
         # the master serves a copy of pillar/, so tests can edit pillar as a user would
         self.pillar_dir = Path(tempfile.mkdtemp(prefix="lab-pillar-"))
         shutil.copytree(config.REPO / "pillar", self.pillar_dir, dirs_exist_ok=True)
+        self.reset_pillar()
         self.auto_unlock_dir = Path(tempfile.mkdtemp(prefix="lab-auto-unlock-"))
         self.masterless: Scenario | None = None
         # for the secrets sweep: the master's events of every lab this session brought up
@@ -246,7 +247,9 @@ class LabSession:
         self.pillar_file.write_text(yaml.safe_dump(doc))
 
     def reset_pillar(self) -> None:
-        shutil.copy(config.REPO / "pillar" / "mailserver.sls", self.pillar_file)
+        """The example pillar, its lab addresses those of this lab's slot."""
+        example = (config.REPO / "pillar" / "mailserver.sls").read_text()
+        self.pillar_file.write_text(config.localize(example))
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ from tests.system.mailclients import inbox, send25, tag
 MX2 = config.HOSTS["mx2"]
 PASS = "mx2 store passphrase"
 # where the root servers are not: recursion gets no answer, as behind a closed port 53
-NOWHERE = ["198.51.100.99", "2001:db8:100::99"]
+NOWHERE = list(config.address(99))
 SERVICES = ("postfix@-", "dovecot", "mariadb", "opendkim", "opendmarc")
 STEPS = ("first", "init", "second", "mail", "fixed", "firewall", "reboot", "examples")
 

@@ -10,9 +10,11 @@ import time
 
 import pytest
 
-from lab import dns
+from lab import config, dns
 from lab.until import until
 from tests.system.mailclients import DEFAULTS, inbox, send25, sink_message, submit, tag, verdicts
+
+MX1 = config.HOSTS["mx1"]
 
 
 def test_the_records_cover_every_domain_and_a_dkim_key_each(published):
@@ -87,7 +89,7 @@ def test_forged_from_of_our_domain_fails_dmarc_and_is_held_not_delivered(publish
     ret = published.probe(
         "smtp",
         "--host",
-        "198.51.100.10",
+        MX1.ip4,
         "--port",
         str(DEFAULTS["ports"]["smtp"]),
         "--starttls",
@@ -134,7 +136,7 @@ def test_forged_from_of_a_p_reject_domain_is_refused(published):
     dns.publish(strict, serial=int(time.time()) + 20)
     try:
         ret = published.probe(
-            "smtp", "--host", "198.51.100.10", "--port", str(DEFAULTS["ports"]["smtp"]),
+            "smtp", "--host", MX1.ip4, "--port", str(DEFAULTS["ports"]["smtp"]),
             "--starttls", "--helo", "peer.example.net", "--mail-from", "someone@example.net",
             "--header-from", "ceo@example.org", "--to", "carol@example.org",
             "--subject", tag("reject"),
@@ -201,16 +203,16 @@ def test_status_check_is_green_and_names_what_a_broken_record_breaks(published):
     for expected in (
         "A mx1.example.com",
         "AAAA mx1.example.com",
-        "PTR 198.51.100.10",
-        "PTR 2001:db8:100::10",
+        f"PTR {MX1.ip4}",
+        f"PTR {MX1.ip6}",
         "TLSA _25._tcp.mx1.example.com",
         "SPF example.org",
         "DMARC example.com",
         "certificate expiry",
         "mail store",
         "mail queue",
-        "imaps 2001:db8:100::10 port 993",
-        "https 198.51.100.10 port 443",
+        f"imaps {MX1.ip6} port 993",
+        f"https {MX1.ip4} port 443",
         "MTA-STS example.com",
         "TLS-RPT example.org",
         "certificate names",

@@ -28,6 +28,8 @@ SECRET_FILES = {
 TEST_PASSPHRASES = ("alpha-7781", "omega-5512")
 LIST = "/run/lab-sweep-secrets"  # on each host while it searches; root only
 
+# `make test` runs this module in each lab (each sweeps its own): one table per lab
+TABLE = "secrets" if config.SLOT == 0 else f"secrets-lab{config.SLOT}"
 
 def _pem_line(lab, path: str) -> str | None:
     """A line from the middle of a PEM private key: enough to find any copy of it."""
@@ -117,7 +119,7 @@ def test_no_secret_the_suite_used_is_anywhere_it_could_leak_to(mail):
     leaks = {}
     for place, searched, found in rows:
         hits = sorted(by_value[v] for v in found if v in by_value)
-        report_row("secrets", COLUMNS, {"place": place, "searched": searched, "hits": len(hits)})
+        report_row(TABLE, COLUMNS, {"place": place, "searched": searched, "hits": len(hits)})
         if hits:
             leaks[place] = hits
     assert leaks == {}, leaks  # names of the secrets, never their values

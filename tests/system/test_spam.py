@@ -37,7 +37,7 @@ PROSE = (
 )
 # the peer's addresses that Postgrey does not know (the lab's pillar whitelists its main
 # ones); added for this module and removed after it
-STRANGER = {"ipv4": "198.51.100.21", "ipv6": "2001:db8:100::21"}
+STRANGER = dict(zip(("ipv4", "ipv6"), config.address(21), strict=True))
 PEER = config.HOSTS["peer"]
 MX1 = config.HOSTS["mx1"]
 

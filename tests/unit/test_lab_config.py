@@ -68,9 +68,12 @@ def test_leftovers_are_the_labs_own_processes_only():
     procs = {
         10: f"systemd-nspawn --register=no --directory={config.STATE}/hosts/mx1/root --boot",
         11: "systemd-nspawn --directory=/var/lib/machines/other --boot",  # someone else's
-        12: "/usr/bin/python3 -m lab.container mx1",
+        12: f"/usr/bin/python3 -m lab.container mx1 {config.STATE}",
         13: f"/usr/sbin/apt-cacher-ng -c {config.STATE}/apt-cacher-ng ForeGround=1",
         14: "/usr/sbin/apt-cacher-ng -c /etc/apt-cacher-ng",
+        # the other slot's lab, running beside this one
+        15: f"systemd-nspawn --register=no --directory={config.STATE}-1/hosts/mx1/root --boot",
+        16: f"/usr/bin/python3 -m lab.container mx1 {config.STATE}-1",
     }
     left = [line for line in lab.leftovers(procs) if line.startswith("process")]
     assert [int(line.split()[1].rstrip(":")) for line in left] == [10, 12, 13]

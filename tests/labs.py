@@ -1,0 +1,91 @@
+"""``make test``: every test, the system tier shared out between two labs side by side.
+
+The lab mostly waits (for Postfix's queue, for a service to restart, for a client's
+timeout), so one 2-core machine runs two labs at once in about the time of one. Two pytest
+processes, each with its own lab (``MSLAB_SLOT``, lab/config.py):
+
+* lab 0: every test but the modules in ``SECOND_LAB`` (the fast and integration tiers too);
+* lab 1: the modules in ``SECOND_LAB``, then ``test_secrets.py`` (each lab's secrets sweep
+  searches what that lab's tests used).
+
+Every module runs in exactly one lab (a new module runs in lab 0); ``pytest tests`` still runs
+everything in one lab. Each process's lines are printed as they come, prefixed with its lab;
+each ends with its own summary, tables and slowest tests; the exit status is non-zero when
+either failed. Arguments are handed to both pytest runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SYSTEM = Path("tests/system")
+# lab 1's share, chosen by the durations of the last full run so both labs end together
+SECOND_LAB = (
+    "test_faults.py",
+    "test_firewall.py",
+    "test_load.py",
+    "test_spam.py",
+    "test_tls_scan.py",
+    "test_webmail.py",
+)
+IN_BOTH = ("test_secrets.py",)
+
+
+def commands(args: list[str]) -> dict[int, list[str]]:
+    pytest = [sys.executable, "-m", "pytest", *args]
+    ignore = [f"--ignore={SYSTEM / name}" for name in SECOND_LAB]
+    return {
+        0: [*pytest, "tests", *ignore],
+        1: [*pytest, *(str(SYSTEM / name) for name in (*SECOND_LAB, *IN_BOTH))],
+    }
+
+
+def _relay(slot: int, proc: subprocess.Popen, lock: threading.Lock) -> None:
+    for line in proc.stdout:
+        with lock:
+            sys.stdout.write(f"[lab{slot}] {line}")
+            sys.stdout.flush()
+
+
+def main(args: list[str]) -> int:
+    missing = [n for n in (*SECOND_LAB, *IN_BOTH) if not (REPO / SYSTEM / n).is_file()]
+    if missing:
+        print(f"tests/labs.py names modules that do not exist: {missing}", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    lock = threading.Lock()
+    procs, relays = {}, []
+    for slot, argv in commands(args).items():
+        env = {**os.environ, "MSLAB_SLOT": str(slot), "PYTHONUNBUFFERED": "1"}
+        procs[slot] = subprocess.Popen(
+            argv,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+        )
+        relay = threading.Thread(target=_relay, args=(slot, procs[slot], lock))
+        relay.start()
+        relays.append(relay)
+    codes = {}
+    for slot, proc in procs.items():
+        codes[slot] = proc.wait()
+    for relay in relays:
+        relay.join()
+    wall = time.monotonic() - start
+    verdict = ", ".join(f"lab{s} exit {c}" for s, c in codes.items())
+    print(f"make test: {verdict}; {wall / 60:.1f} min wall for both labs")
+    return next((c for c in codes.values() if c), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
