@@ -31,6 +31,7 @@ LIST = "/run/lab-sweep-secrets"  # on each host while it searches; root only
 # `make test` runs this module in each lab (each sweeps its own): one table per lab
 TABLE = "secrets" if config.SLOT == 0 else f"secrets-lab{config.SLOT}"
 
+
 def _pem_line(lab, path: str) -> str | None:
     """A line from the middle of a PEM private key: enough to find any copy of it."""
     lines = lab.sh("mx1", f"cat {path}", check=False).stdout.splitlines()
