@@ -121,9 +121,14 @@ def settings(defaults=None, pillar=None):
     if key not in cache:
         defaults, pillar = json.loads(json.dumps([defaults, pillar], default=str))
         cache.clear()  # one run, one pillar: keep the latest only
-        built = _build(defaults, pillar)
-        _check_removed_domains(built[1])  # once per pillar, not at every SLS's render
+        try:
+            built = _build(defaults, pillar)
+            _check_removed_domains(built[1])  # once per pillar, not at every SLS's render
+        except PillarError as exc:
+            built = exc  # a bad pillar is judged once too: every SLS raises the same error
         cache[key] = built
+    if isinstance(cache[key], PillarError):
+        raise PillarError(cache[key].key, cache[key].reason)
     model, accounts = cache[key]
     __context__[_CURRENT] = model
     __context__[ACCOUNTS] = accounts

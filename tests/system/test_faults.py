@@ -313,6 +313,19 @@ def _accounts(lab) -> set[str]:
     return {a for a in out.split() if not a.startswith(probe)}
 
 
+def _kill_minion(lab) -> None:
+    """SIGKILL to every process of the minion's unit, the highstate's among them. systemctl
+    kill can answer EIO for a process that is exiting at that moment: sent again until the
+    unit is down."""
+
+    def down() -> bool:
+        lab.sh("mx1", "systemctl kill --signal=KILL salt-minion", check=False)
+        state = lab.sh("mx1", "systemctl is-active salt-minion", check=False).stdout.strip()
+        return state != "active"
+
+    until(down, "the minion killed", 30)
+
+
 def test_an_interrupted_highstate_rerun_converges_and_the_database_is_whole(faults):
     """The minion killed in the middle of a highstate that adds mailboxes: the accounts are
     the old ones or the new ones, never a part; the re-run converges; mail flows meanwhile."""
@@ -337,7 +350,7 @@ def test_an_interrupted_highstate_rerun_converges_and_the_database_is_whole(faul
             60,
         )
         time.sleep(8)  # not a test decision: where in the run the kill lands
-        faults.sh("mx1", "systemctl kill --signal=KILL salt-minion")
+        _kill_minion(faults)
         assert _accounts(faults) in (old, old | set(added)), "the database is half-synced"
         batch.wait_attempted(batch.send())
         faults.sh("mx1", "systemctl start salt-minion")
@@ -349,4 +362,5 @@ def test_an_interrupted_highstate_rerun_converges_and_the_database_is_whole(faul
         row = batch.count()
     finally:
         faults.reset_pillar()
+        faults.sh("mx1", "systemctl start salt-minion", check=False)  # for the next module
     assert_whole(row)

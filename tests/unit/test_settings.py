@@ -209,6 +209,19 @@ def test_the_model_is_computed_once_per_run_for_the_same_pillar(minion, mod, def
     assert second["accounts"]["domains"] == ["example.org"] and len(calls) == 2
 
 
+def test_a_bad_pillar_is_judged_once_per_run_and_refused_at_every_call(minion, mod, defaults):
+    """Every SLS of a highstate asks for the model: a bad pillar is checked once, and each
+    of them is refused with the same message naming the key."""
+    calls = []
+    validate = minion.salt["mailserver_accounts.validate"]
+    minion.salt["mailserver_accounts.validate"] = lambda a: calls.append(1) or validate(a)
+    pillar = with_admin({"domains": ["example.com"], "aliases": {"a@example.com": "not mail"}})
+    for _ in range(3):
+        with pytest.raises(SaltInvocationError, match=r"^pillar mailserver:aliases:a@example"):
+            mod.settings(defaults, pillar)
+    assert len(calls) == 1
+
+
 def test_public_services_are_derived_once(model):
     """One list for the firewall, fail2ban and the status check."""
     plain = model()
