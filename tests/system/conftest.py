@@ -8,6 +8,7 @@ again from the cached images.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -23,6 +24,11 @@ from lab import lab as labmod
 from lab.probe import probe
 from tests.system.mailclients import FAMILIES
 from tests.system.masterless import Scenario
+
+# the factories' event listener logs each event it receives and expires with all its data
+# (a highstate's return is hundreds of kB): formatted for every test's captured log, that
+# cost about as much CPU as the lab's services. Its warnings still show.
+logging.getLogger("saltfactories.plugins.event_listener").setLevel(logging.WARNING)
 
 TIMINGS: dict[str, float] = {}  # this session's bring-up figures, for the summary
 # what takes the lab apart runs last, so every other test shares one bring-up
@@ -110,6 +116,11 @@ class LabSession:
             overrides["pillar_roots"] = {"base": [str(config.LAB_PILLAR), str(self.pillar_dir)]}
             # the optional network-bound unlock: on only while a passphrase file is there
             overrides["mailserver"]["auto_unlock_dir"] = str(self.auto_unlock_dir)
+            # pytest-salt-factories ships every record of the master's log to this process
+            # (debug by default: each event's whole data, a highstate's return among them,
+            # formatted again here for every test's captured log); warnings and errors
+            # still come, and the master's own log file keeps debug for the secrets sweep
+            overrides["pytest-master"] = {"log": {"level": "warning"}}
             # Salt's own ports, which a minion that knows only its master's address uses
             overrides.update(master.PORTS)
             self.master = self._factories.salt_master_daemon("lab-master", overrides=overrides)
