@@ -42,7 +42,9 @@ if SLOT not in range(SLOTS):
 # can be found and removed without touching anything else on the host (nor the other slot's).
 PREFIX = "mslab" if SLOT == 0 else f"mslab{SLOT}"
 
-NET4 = list(ipaddress.ip_network("198.51.100.0/24").subnets(new_prefix=25))[SLOT]
+# the lab's ranges, halved between the slots (IPv4) or one /64 each (IPv6)
+LAB4 = ipaddress.ip_network("198.51.100.0/24")
+NET4 = list(LAB4.subnets(new_prefix=25))[SLOT]
 NET6 = ipaddress.ip_network(f"2001:db8:{100 + SLOT}::/64")
 
 
@@ -52,20 +54,27 @@ def address(n: int) -> tuple[str, str]:
     return str(NET4.network_address + n), str(NET6.network_address + int(str(n), 16))
 
 
+# slot 0's addresses as they are written: 198.51.100.n or 2001:db8:100::n
+_SLOT0 = re.compile(
+    r"(?<![0-9a-fA-F:.])(198\.51\.100\.|2001:db8:100::)(\d{1,3})(?![0-9a-fA-F:.]*[0-9a-fA-F])"
+)
+
+
 def localize(text: str) -> str:
     """``text`` (the example pillar, say) with slot 0's lab addresses replaced by this
     slot's: the example pillar names the lab's peer by address."""
-    if SLOT == 0:
-        return text
-    for n in range(126, 0, -1):
-        for zero, here in zip(_slot0_address(n), address(n), strict=True):
-            pattern = rf"(?<![0-9a-fA-F:.]){re.escape(zero)}(?![0-9a-fA-F:.]*[0-9a-fA-F])"
-            text = re.sub(pattern, here, text)
-    return text
+
+    def here(m: re.Match) -> str:
+        n = int(m[2])
+        family = 1 if ":" in m[1] else 0
+        return address(n)[family] if 1 <= n <= 126 else m[0]
+
+    return text if SLOT == 0 else _SLOT0.sub(here, text)
 
 
-def _slot0_address(n: int) -> tuple[str, str]:
-    return f"198.51.100.{n}", f"2001:db8:100::{n}"
+def example_pillar() -> str:
+    """The formula's example pillar (pillar/mailserver.sls) as this slot's lab serves it."""
+    return localize((REPO / "pillar" / "mailserver.sls").read_text())
 
 
 FORBIDDEN = [

@@ -116,7 +116,7 @@ def write_masterless_pillar(name: str, lab: dict, mailserver: dict | None = None
     pillar.mkdir(parents=True, exist_ok=True)
     pillar.chmod(0o700)
     if mailserver is None:
-        doc = yaml.safe_load(config.localize((config.REPO / "pillar/mailserver.sls").read_text()))
+        doc = yaml.safe_load(config.example_pillar())
         doc["mailserver"]["hostname"] = config.HOSTS[name].fqdn
     else:
         doc = {"mailserver": mailserver}

@@ -259,8 +259,7 @@ class LabSession:
 
     def reset_pillar(self) -> None:
         """The example pillar, its lab addresses those of this lab's slot."""
-        example = (config.REPO / "pillar" / "mailserver.sls").read_text()
-        self.pillar_file.write_text(config.localize(example))
+        self.pillar_file.write_text(config.example_pillar())
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,16 @@ def test_leftovers_are_the_labs_own_processes_only():
     }
     left = [line for line in lab.leftovers(procs) if line.startswith("process")]
     assert [int(line.split()[1].rstrip(":")) for line in left] == [10, 12, 13]
+
+
+def test_the_second_slot_serves_the_example_pillar_with_its_own_addresses(monkeypatch):
+    monkeypatch.setattr(config, "SLOT", 1)
+    monkeypatch.setattr(config, "NET4", ipaddress.ip_network("198.51.100.128/25"))
+    monkeypatch.setattr(config, "NET6", ipaddress.ip_network("2001:db8:101::/64"))
+    text = "198.51.100.20, [2001:db8:100::20]:25, 198.51.100.20/32, 198.51.100.200, x.198.51.100.2"
+    assert config.localize(text) == (
+        "198.51.100.148, [2001:db8:101::20]:25, 198.51.100.148/32, 198.51.100.200, x.198.51.100.2"
+    )
+    pillar = config.example_pillar()
+    assert "198.51.100.148" in pillar and "2001:db8:101::20" in pillar
+    assert "198.51.100.20\n" not in pillar and "2001:db8:100::" not in pillar
