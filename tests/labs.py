@@ -10,8 +10,10 @@ processes, each with its own lab (``MSLAB_SLOT``, lab/config.py):
 
 Every module runs in exactly one lab (a new module runs in lab 0); ``pytest tests`` still runs
 everything in one lab. Each process's lines are printed as they come, prefixed with its lab;
-each ends with its own summary, tables and slowest tests; the exit status is non-zero when
-either failed. Arguments are handed to both pytest runs.
+each ends with its own summary, tables and slowest tests. At the very end each lab's short
+summary (what failed, erred or was expected to fail, and its last line) is printed again, so
+the tail of the output says why ``make test`` failed whichever lab ended last; the exit
+status is non-zero when either failed. Arguments are handed to both pytest runs.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ SECOND_LAB = (
     "test_webmail.py",
 )
 IN_BOTH = ("test_secrets.py",)
+SUMMARY_LINES = 80  # at most this many of a lab's summary lines are repeated at the end
 
 
 def commands(args: list[str]) -> dict[int, list[str]]:
@@ -50,8 +53,25 @@ def commands(args: list[str]) -> dict[int, list[str]]:
     }
 
 
-def _relay(slot: int, proc: subprocess.Popen, lock: threading.Lock, ended: dict) -> None:
+def summary(lines: list[str]) -> list[str]:
+    """A pytest run's short test summary and its last line, from its output."""
+    start = next(
+        (i for i in range(len(lines) - 1, -1, -1) if "short test summary info" in lines[i]),
+        None,
+    )
+    picked = lines[start:] if start is not None else lines[-1:]
+    if len(picked) > SUMMARY_LINES:
+        left = len(picked) - SUMMARY_LINES + 2
+        picked = [*picked[: SUMMARY_LINES - 2], f"... {left} more lines\n", picked[-1]]
+    return picked
+
+
+def _relay(slot: int, proc: subprocess.Popen, lock: threading.Lock, ended: dict, seen: dict):
+    tail = seen.setdefault(slot, [])
     for line in proc.stdout:
+        tail.append(line)
+        if len(tail) > 4000:  # the summary is at the end; the rest was printed already
+            del tail[:2000]
         with lock:
             sys.stdout.write(f"[lab{slot}] {line}")
             sys.stdout.flush()
@@ -72,7 +92,7 @@ def main(args: list[str]) -> int:
         return 2
     start, cpu_start = time.monotonic(), _cpu()
     lock = threading.Lock()
-    procs, relays, ended = {}, [], {}
+    procs, relays, ended, seen = {}, [], {}, {}
     for slot, argv in commands(args).items():
         env = {**os.environ, "MSLAB_SLOT": str(slot), "PYTHONUNBUFFERED": "1"}
         procs[slot] = subprocess.Popen(
@@ -85,7 +105,7 @@ def main(args: list[str]) -> int:
             text=True,
             errors="replace",
         )
-        relay = threading.Thread(target=_relay, args=(slot, procs[slot], lock, ended))
+        relay = threading.Thread(target=_relay, args=(slot, procs[slot], lock, ended, seen))
         relay.start()
         relays.append(relay)
     codes = {slot: proc.wait() for slot, proc in procs.items()}
@@ -93,6 +113,9 @@ def main(args: list[str]) -> int:
         relay.join()
     wall = time.monotonic() - start
     busy, total = (end - begin for end, begin in zip(_cpu(), cpu_start, strict=True))
+    for slot in procs:
+        for line in summary(seen.get(slot, [])):
+            sys.stdout.write(f"[lab{slot} summary] {line}")
     verdict = ", ".join(
         f"lab{s} exit {c} after {(ended[s] - start) / 60:.1f} min" for s, c in codes.items()
     )
