@@ -71,6 +71,7 @@ _EMPTY_ZONES = (
     "b.e.f.ip6.arpa",
 )
 CAP_SYS_TIME = 25
+LOGIN_PROCESS_LIMIT = 100  # Dovecot's default_process_limit, which the formula keeps
 
 
 def __virtual__():
@@ -232,6 +233,7 @@ def _build(defaults, pillar):
     _check_chrony(out)
     _check_store(out)
     _check_bind(out["dns"])
+    _check_dovecot(out)
     _check_spam(out)
     _check_webmail(out)
     given = {k: out.pop(k) or ({} if k != "domains" else []) for k in ("domains", "mailboxes")}
@@ -551,6 +553,15 @@ def _check_bind(dns):
         prefix = {"spf": "v=spf1", "dmarc": "v=DMARC1;"}[key]
         if not dns[key].startswith(prefix):
             raise PillarError(f"dns:{key}", f"{dns[key]!r} does not start with {prefix}")
+
+
+def _check_dovecot(out):
+    waiting = out["dovecot"]["imap_logins_waiting"]
+    if not 0 <= waiting <= LOGIN_PROCESS_LIMIT:
+        raise PillarError(
+            "dovecot:imap_logins_waiting",
+            f"{waiting} is not 0..{LOGIN_PROCESS_LIMIT} (Dovecot's limit of login processes)",
+        )
 
 
 def _check_spam(out):

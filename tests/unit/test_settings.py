@@ -125,6 +125,14 @@ def test_domains_are_normalised_once_and_every_fact_uses_the_normalised_name(min
         ({"autoconfig": {"enabled": 1}}, "pillar mailserver:autoconfig:enabled: must be bool"),
         ({"autoconfig": {"display_name": "<b>"}}, "pillar mailserver:autoconfig:display_name:"),
         ({"webmail": {"typo": 1}}, "pillar mailserver:webmail:typo: unknown key"),
+        (
+            {"dovecot": {"imap_logins_waiting": 101}},
+            "pillar mailserver:dovecot:imap_logins_waiting: 101 is not 0..100",
+        ),
+        (
+            {"dovecot": {"imap_logins_waiting": "10"}},
+            "pillar mailserver:dovecot:imap_logins_waiting: must be int",
+        ),
     ],
 )
 def test_bad_pillar_names_key_and_reason(mod, defaults, pillar, message):
