@@ -13,8 +13,6 @@ import json
 import os
 import statistics
 
-import pytest
-
 from lab import config, container
 from lab.until import until
 from tests.system.conftest import report_row
@@ -73,12 +71,6 @@ def _load(subject: str, smtp: int, imap: int, seconds: float) -> dict:
     return json.loads(proc.stdout)
 
 
-@pytest.mark.xfail(
-    reason="open (issue 14): under this load on two cores a few IMAPS connections wait in "
-    "Dovecot's accept queue past the client's 60 s (Dovecot logs them 'disconnected before "
-    "auth was ready, waited 0 secs ... TLS handshaking'); nothing is lost",
-    strict=False,
-)
 def test_fifty_smtp_and_fifty_imap_clients_at_once_lose_nothing(mail):
     subject = tag("load")
     # the baselines, in the same run: the IMAP clients alone, then one SMTP session alone
