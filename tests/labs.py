@@ -30,14 +30,12 @@ SYSTEM = Path("tests/system")
 # lab 1's share, chosen by the durations of the last full run so both labs end together
 SECOND_LAB = (
     "test_acme.py",
-    "test_cli.py",
     "test_faults.py",
     "test_firewall.py",
     "test_hardening.py",
     "test_load.py",
     "test_spam.py",
     "test_tls_scan.py",
-    "test_upgrade_guard.py",
     "test_webmail.py",
 )
 IN_BOTH = ("test_secrets.py",)
