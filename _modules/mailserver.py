@@ -236,6 +236,7 @@ def _build(defaults, pillar):
     _check_dovecot(out)
     _check_spam(out)
     _check_webmail(out)
+    _check_backup(out)
     given = {k: out.pop(k) or ({} if k != "domains" else []) for k in ("domains", "mailboxes")}
     given["aliases"] = out.pop("aliases") or {}
     try:
@@ -256,6 +257,7 @@ def _build(defaults, pillar):
     _derive_store(out)
     _derive_webmail(out)
     _derive_guard(out, accounts)
+    _derive_backup(out)
     out["ssh"]["allow"] = [out["admin"]["name"], *out["ssh"]["allow_users"]]
     out["snapshot_file"] = _snapshot_path()
     return out, accounts
@@ -564,6 +566,49 @@ def _check_dovecot(out):
         )
 
 
+_BORG_REPO = re.compile(
+    r"^ssh://(?P<user>[a-z_][a-z0-9_.-]{0,31})@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])"
+    r"(?::(?P<port>[0-9]{1,5}))?/(?P<path>[A-Za-z0-9._/~-]+)$"
+)
+_HOST_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*$")
+_EVERY = re.compile(r"^[1-9][0-9]{0,3} (hour|day|week|month|year)s?$")
+
+
+def _check_backup(out):
+    """A repository over SSH and the target's host key when backups are on; sane retention."""
+    backup = out["backup"]
+    for period, count in backup["keep"].items():
+        if not 0 <= count <= 1000:
+            raise PillarError(f"backup:keep:{period}", f"{count} is not 0..1000 archives")
+    if not any(backup["keep"].values()):
+        raise PillarError("backup:keep", "keeps no archive at all: at least one must be above 0")
+    if not _EVERY.match(backup["check_every"]):
+        raise PillarError(
+            "backup:check_every", f"{backup['check_every']!r} is not like '1 week' or '3 days'"
+        )
+    if not 0 < backup["max_age_hours"] <= 24 * 31:
+        raise PillarError("backup:max_age_hours", f"{backup['max_age_hours']} is not 1..744")
+    for key in ("schedule", "random_delay"):
+        if not re.match(r"^[A-Za-z0-9 :*/,.~-]+$", backup[key]):
+            raise PillarError(f"backup:{key}", f"{backup[key]!r} is not a systemd time expression")
+    if not backup["enabled"]:
+        return
+    repo = _BORG_REPO.match(backup["repository"])
+    if not repo:
+        raise PillarError(
+            "backup:repository",
+            f"{backup['repository']!r} is not ssh://USER@HOST[:PORT]/PATH",
+        )
+    if repo["port"] and not 0 < int(repo["port"]) < 65536:
+        raise PillarError("backup:repository", f"{repo['port']} is not a port number")
+    if not _HOST_KEY.match(backup["host_key"].strip()):
+        raise PillarError(
+            "backup:host_key",
+            "must be the target's SSH host key as in known_hosts, without the host name "
+            "(ssh-ed25519 AAAA...): the target is verified, never trusted on first use",
+        )
+
+
 def _check_spam(out):
     """rspamd's thresholds, Postgrey's delay and lists, postfwd's limits."""
     rspamd = out["rspamd"]
@@ -742,6 +787,46 @@ def _derive_services(out):
             {"name": "dns", "port": port, "proto": proto, "probe": True} for proto in ("udp", "tcp")
         ]
     out["services"] = sorted(services, key=lambda s: (s["port"], s["proto"]))
+
+
+def _derive_backup(out):
+    """What a backup holds and leaves out: the store's ciphertext (never the plaintext mount
+    point), the keys, certificates and secrets made on the host, the settings snapshot (under
+    /etc/mailserver), the DKIM and DNSSEC keys; the accounts database is dumped into it by
+    borgmatic. The target's address and port, for known_hosts and the status check."""
+    backup, store = out["backup"], out["store"]
+    sources = [
+        store["cipher_dir"],
+        os.path.dirname(SNAPSHOT),
+        out["dkim"]["key_dir"],
+        out["dns"]["bind"]["zone_dir"],
+        *(["/etc/letsencrypt"] if out["tls"]["acme"]["enabled"] else []),
+    ]
+    backup["sources"] = sorted(set(sources))
+    # the plaintext, and the backups' own key and passphrase (the admin keeps them offline)
+    backup["excludes"] = [store["mount_point"], backup["dir"]]
+    backup["database"] = out["mariadb"]["database"]
+    repo = _BORG_REPO.match(backup["repository"]) if backup["enabled"] else None
+    target = backup["target"] = (
+        {
+            "host": repo["host"].strip("[]"),
+            "port": int(repo["port"] or 22),
+            "user": repo["user"],
+            # as borg serve sees it: ssh://h/./x and ssh://h/~/x are x in the user's home,
+            # ssh://h/srv/x is /srv/x
+            "path": (repo["path"][2:] if repo["path"][:2] in ("./", "~/") else "/" + repo["path"]),
+        }
+        if repo
+        else None
+    )
+    # the target's host key, pinned (known_hosts: "[host]:port" unless on port 22)
+    where = (target or {}).get("host", "")
+    if target and target["port"] != 22:
+        where = f"[{where}]:{target['port']}"
+    backup["known_hosts"] = f"{where} {backup['host_key'].strip()}\n" if target else ""
+    backup["passphrase_file"] = f"{backup['dir']}/passphrase"
+    backup["ssh_key_file"] = f"{backup['dir']}/id_ed25519"
+    backup["known_hosts_file"] = f"{backup['dir']}/known_hosts"
 
 
 def _derive_store(out):

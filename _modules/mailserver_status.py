@@ -263,6 +263,7 @@ def check():
         + _service_checks(settings)
         + _store_check()
         + _queue_check()
+        + __salt__["mailserver_backup.check_items"](settings)
     )
     return judge(checks)
 

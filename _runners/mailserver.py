@@ -11,6 +11,10 @@ Master-side commands of the mailserver formula: the encrypted mail store's life 
   admin through the same channels that a mailbox was locked (a hard sending limit).
 * ``upgrade_failed`` (called by the reactor on ``mailserver/upgrade/failed``): tells the
   admin that mail failed its checks after unattended-upgrades installed something.
+* ``backup_key``: prints what reads a minion's backups without it (the repository's key
+  and passphrase, sealed by the minion to the master's key), on the terminal only.
+* ``backup_failed`` (called by the reactor on ``mailserver/backup/failed``): tells the
+  admin that a backup run failed (its target unreachable, the repository refused).
 * ``restart_dependents`` (called by the reactor on ``mailserver/store/unlocked``): restarts
   the services that use the store, checks them and fires ``mailserver/store/ready/<id>``.
 """
@@ -137,6 +141,34 @@ def account_locked(minion, address, reason=""):
     return {"minion": minion, "address": address, "notified": sent}
 
 
+def backup_failed(minion, detail=""):
+    """
+    Tell the admin that a backup on ``minion`` failed (called by the reactor on
+    ``mailserver/backup/failed``, which the minion fires after a failed run): the event
+    ``mailserver/backup/failed/<minion>``, the master's log, the webhook and the email of
+    ``mailserver:notify``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.backup_failed mx1 "backup failed (exit-code, exit status 2)"
+    """
+    text = (
+        f"A backup of {minion} FAILED: {detail or 'no detail given'}.\n"
+        f"Mail is not affected; the last good backup is getting older.\n"
+        f"See: salt {minion} mailserver_status.check; journalctl -u borgmatic on {minion}\n"
+        f"Run one again with: salt {minion} mailserver_backup.run"
+    )
+    sent = _send(
+        f"mailserver/backup/failed/{minion}",
+        f"backup of {minion} failed",
+        text,
+        {"minion": minion, "detail": detail},
+    )
+    return {"minion": minion, "detail": detail, "notified": sent}
+
+
 def upgrade_failed(minion, packages=(), failed=()):
     """
     Tell the admin that mail on ``minion`` failed its checks after unattended-upgrades
@@ -180,6 +212,54 @@ def _seal(minion, passphrase):
         padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
     )
     return base64.b64encode(sealed).decode()
+
+
+def _unseal_from(sealed):
+    """Open what a minion sealed to the master's key (see mailserver_backup.export_sealed)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    with open(os.path.join(__opts__["pki_dir"], "master.pem"), "rb") as fh:
+        key = serialization.load_pem_private_key(fh.read(), password=None)
+    parts = {k: base64.b64decode(v) for k, v in sealed.items()}
+    aes = key.decrypt(
+        parts["key"],
+        padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+    )
+    return json.loads(AESGCM(aes).decrypt(parts["nonce"], parts["data"], None))
+
+
+def backup_key(minion):
+    """
+    Print, on this terminal only, what reads ``minion``'s backups without it: the
+    repository's key file and its passphrase (both made on the host, never in pillar). Keep
+    them offline (on paper, in a password manager): a restore onto a new host needs them,
+    and the old host may be gone. The minion sends them sealed to the master's key; they are
+    printed, never returned (a runner's return lands in the job cache and on the event bus).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.backup_key mx1
+    """
+    ret = _local().cmd(minion, "mailserver_backup.export_sealed", timeout=60)
+    sealed = ret.get(minion)
+    if not isinstance(sealed, dict):
+        return {"minion": minion, "printed": False, "error": str(sealed)}
+    secret = _unseal_from(sealed)
+    out = [
+        f"# Backups of {minion}: keep this offline. With it and access to the repository,",
+        "# anyone can read the backups (the mail in them stays encrypted by the store).",
+        f"# repository: {secret['repository']}",
+        f"# passphrase: {secret['passphrase']}",
+    ]
+    for name, text in secret["keys"].items():
+        out += [f"# key file (BORG_KEYS_DIR/{name}):", text.rstrip("\n")]
+    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.flush()
+    return {"minion": minion, "printed": True}
 
 
 def _auto_passphrase(minion):

@@ -38,6 +38,7 @@ def config() -> dict:
             {"mailserver/store/unlocked": [str(salt_root / "reactor" / "store_unlocked.sls")]},
             {"mailserver/account/locked": [str(salt_root / "reactor" / "account_locked.sls")]},
             {"mailserver/upgrade/failed": [str(salt_root / "reactor" / "upgrade_failed.sls")]},
+            {"mailserver/backup/failed": [str(salt_root / "reactor" / "backup_failed.sls")]},
         ],
         # the formula's runner, straight from the repository (users may sync it instead)
         "runner_dirs": [str(labconfig.REPO / "_runners")],

@@ -4,6 +4,7 @@
 # files go. Data stays (mail in the store, the database, DKIM and DNSSEC keys, certificates)
 # unless `clean:database` or `clean:mail_store` asks otherwise; the admin's way in stays.
 include:
+  - .backup.clean
   - .webmail.clean
   - .dovecot.clean
   - .postfix.clean

@@ -24,3 +24,4 @@ include:
   - .dovecot
   - .accounts
   - .webmail
+  - .backup

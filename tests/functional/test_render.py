@@ -486,3 +486,42 @@ def test_the_site_serves_the_webmail_s_entry_point_only_and_a_maintenance_page(m
     off = {"mailserver": {"webmail": {"enabled": False}, "autoconfig": {"enabled": False}}}
     site = rendered(modules, "mailserver.web.config", "/etc/nginx/sites-available/mailserver", off)
     assert "fastcgi" not in site and "autoconfig" not in site
+
+
+BACKUP_ON = {
+    "mailserver": {
+        "backup": {
+            "enabled": True,
+            "repository": "ssh://borg@backup.example.net/srv/borg/mx1",
+            "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn",
+        }
+    }
+}
+
+
+def test_borgmatic_backs_up_the_ciphertext_and_keeps_every_secret_in_files(modules):
+    text = rendered(modules, "mailserver.backup.config", "/etc/borgmatic/config.yaml", BACKUP_ON)
+    conf = yaml.safe_load(text)
+    location, storage = conf["location"], conf["storage"]
+    assert location["repositories"] == ["ssh://borg@backup.example.net/srv/borg/mx1"]
+    assert "/mail/encrypted-mail" in location["source_directories"]
+    assert location["exclude_patterns"] == ["/mail/decrypted-mail", "/etc/mailserver/backup"]
+    assert storage["encryption_passcommand"] == "cat /etc/mailserver/backup/passphrase"
+    assert "encryption_passphrase" not in storage
+    assert "StrictHostKeyChecking=yes" in storage["ssh_command"]
+    assert "UserKnownHostsFile=/etc/mailserver/backup/known_hosts" in storage["ssh_command"]
+    assert conf["hooks"]["mysql_databases"] == [
+        {"name": "mailserver", "options": "--single-transaction"}
+    ]
+    assert conf["retention"] == {
+        "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12, "prefix": "{hostname}-"
+    }  # fmt: skip
+    known = rendered(
+        modules, "mailserver.backup.config", "/etc/mailserver/backup/known_hosts", BACKUP_ON
+    )
+    assert known == "backup.example.net " + BACKUP_ON["mailserver"]["backup"]["host_key"] + "\n"
+
+
+def test_backups_off_install_nothing(modules):
+    ours = [c["__id__"] for c in low(modules, "mailserver.backup") if "backup" in c["__sls__"]]
+    assert ours == ["mailserver-backup-service-timer-dead"]

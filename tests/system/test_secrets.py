@@ -23,6 +23,7 @@ SECRET_FILES = {
     "rspamd web password": DEFAULTS["rspamd"]["web_secret_file"],
     "webmail session key": DEFAULTS["webmail"]["key_file"],
     "upgrade guard's probe password": DEFAULTS["updates"]["guard"]["secret_file"],
+    "backups' passphrase": DEFAULTS["backup"]["dir"] + "/passphrase",
 }
 # passphrases the store tests set and change (test_store.py)
 TEST_PASSPHRASES = ("alpha-7781", "omega-5512")

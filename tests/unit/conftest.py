@@ -23,6 +23,7 @@ GRAINS = {
 MODULES = [
     "mailserver",
     "mailserver_accounts",
+    "mailserver_backup",
     "mailserver_bind",
     "mailserver_dkim",
     "mailserver_dns",

@@ -17,7 +17,7 @@ FACTS = re.compile(
     r"|resolv_conf_saved|deploy_hook|cert_name|database|reader|bind_address|[a-z]+_(file|dir)"
     r"|kex|ciphers|macs|host_key_algorithms|pubkey_algorithms|ssl_ciphers"
     r"|mandatory_protocols|min_protocol|banaction|banaction_allports|filter|journalmatch"
-    r"|origins|periodic|sysctl|http_port)$|^(dkim|dmarc|dns:bind|redis|postgrey|postfwd):port$"
+    r"|origins|periodic|sysctl|http_port|timer)$|^(dkim|dmarc|dns:bind|redis|postgrey|postfwd):port$"
     r"|^rspamd:([a-z]+_port|fuzzy_flag|web_[a-z]+_file)$"
     r"|^webmail:(default_pool_file|plugin_config_dir|document_root)$"
 )
