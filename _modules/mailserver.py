@@ -827,6 +827,14 @@ def _derive_backup(out):
     backup["passphrase_file"] = f"{backup['dir']}/passphrase"
     backup["ssh_key_file"] = f"{backup['dir']}/id_ed25519"
     backup["known_hosts_file"] = f"{backup['dir']}/known_hosts"
+    # the target verified against the pinned key only; never a prompt, never another key
+    backup["ssh_command"] = " ".join(
+        [
+            f"ssh -i {backup['ssh_key_file']} -o IdentitiesOnly=yes -o BatchMode=yes",
+            f"-o UserKnownHostsFile={backup['known_hosts_file']} -o StrictHostKeyChecking=yes",
+            "-o ServerAliveInterval=30 -o ConnectTimeout=30",
+        ]
+    )
 
 
 def _derive_store(out):
