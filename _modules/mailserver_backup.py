@@ -66,9 +66,20 @@ def secrets_status():
 
 
 def ensure_secrets():
-    """Make what :py:func:`secrets_status` lists; what was done (never a secret)."""
+    """
+    Make what :py:func:`secrets_status` lists; what was done (never a secret). Nothing
+    while backups are off.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_backup.ensure_secrets
+    """
     backup = _backup()
     done = []
+    if not backup["enabled"]:
+        return done
     for path in (backup["dir"], os.path.join(backup["dir"], "keys")):
         os.makedirs(path, mode=0o700, exist_ok=True)
         os.chmod(path, 0o700)
@@ -119,14 +130,9 @@ def export_sealed():
     What the admin must keep offline to read the backups without this host: the repository's
     key (borg's key file) and its passphrase, sealed to the master's public key (a random
     AES-256-GCM key, itself encrypted with RSA-OAEP), so the job's return holds ciphertext
-    only. ``salt-run mailserver.backup_key <host>`` opens it and prints it on the admin's
-    terminal. There is a key file once the first backup has made the repository.
-
-    CLI Example:
-
-    .. code-block:: bash
-
-        salt-run mailserver.backup_key mx1
+    only. Called by the master's ``salt-run mailserver.backup_key <host>``, which opens it
+    and prints it on the admin's terminal. There is a key file once the first backup has
+    made the repository.
     """
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding
@@ -224,6 +230,8 @@ def after_run():
         salt-call mailserver_backup.after_run
     """
     backup = _backup()
+    if not backup["enabled"]:
+        return {"ran": False, "detail": "backups are off (mailserver:backup:enabled)"}
     outcome = os.environ.get("SERVICE_RESULT", "unknown")
     status = os.environ.get("EXIT_STATUS", "")
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)

@@ -16,6 +16,8 @@ IN_PROCESS = {
     "mailserver_db.connect",
     "mailserver_guard.probe_hash",
     "mailserver_status.judge",
+    "mailserver_backup.check_items",
+    "mailserver_backup.export_sealed",
 }
 # Examples that judge the host: they exit 1 when a check fails
 JUDGES = {
@@ -50,6 +52,9 @@ CHANGES = {
     "mailserver_webmail.ensure_secrets",
     "mailserver_guard.ensure_secrets",
     "mailserver_guard.after_upgrade",
+    "mailserver_backup.ensure_secrets",
+    "mailserver_backup.run",
+    "mailserver_backup.after_run",
 }
 
 
