@@ -572,6 +572,7 @@ _BORG_REPO = re.compile(
 )
 _HOST_KEY = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+=*$")
 _EVERY = re.compile(r"^[1-9][0-9]{0,3} (hour|day|week|month|year)s?$")
+_SYSTEMD_TIME = re.compile(r"^[A-Za-z0-9 :*/,.~-]+$")
 
 
 def _check_backup(out):
@@ -589,7 +590,7 @@ def _check_backup(out):
     if not 0 < backup["max_age_hours"] <= 24 * 31:
         raise PillarError("backup:max_age_hours", f"{backup['max_age_hours']} is not 1..744")
     for key in ("schedule", "random_delay"):
-        if not re.match(r"^[A-Za-z0-9 :*/,.~-]+$", backup[key]):
+        if not _SYSTEMD_TIME.match(backup[key]):
             raise PillarError(f"backup:{key}", f"{backup[key]!r} is not a systemd time expression")
     if not backup["enabled"]:
         return
@@ -820,10 +821,10 @@ def _derive_backup(out):
         else None
     )
     # the target's host key, pinned (known_hosts: "[host]:port" unless on port 22)
-    where = (target or {}).get("host", "")
-    if target and target["port"] != 22:
-        where = f"[{where}]:{target['port']}"
-    backup["known_hosts"] = f"{where} {backup['host_key'].strip()}\n" if target else ""
+    backup["known_hosts"] = ""
+    if target:
+        where = target["host"] if target["port"] == 22 else f"[{target['host']}]:{target['port']}"
+        backup["known_hosts"] = f"{where} {backup['host_key'].strip()}\n"
     backup["passphrase_file"] = f"{backup['dir']}/passphrase"
     backup["ssh_key_file"] = f"{backup['dir']}/id_ed25519"
     backup["known_hosts_file"] = f"{backup['dir']}/known_hosts"

@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "mailserver_backup"
 
-PASSPHRASE_BYTES = 32
-
 
 def __virtual__():
     return __virtualname__
@@ -191,7 +189,7 @@ def run():
     __salt__["cmd.run_all"](
         ["systemctl", "start", backup["service"]], python_shell=False, ignore_retcode=True
     )
-    result = last()
+    result = _last(backup)
     if not result.get("ok"):
         __context__["retcode"] = 1
     return result
@@ -236,7 +234,7 @@ def after_run():
     status = os.environ.get("EXIT_STATUS", "")
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     ok = outcome == "success"
-    previous = last()
+    previous = _last(backup)
     detail = "backup done"
     if not ok:
         why = f"{outcome}, exit status {status}" if status else outcome
@@ -248,11 +246,9 @@ def after_run():
         "last_success": now.isoformat() if ok else previous.get("last_success"),
         "detail": detail,
     }
-    os.makedirs(os.path.dirname(backup["result_file"]), exist_ok=True)
-    tmp = backup["result_file"] + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh, indent=1)
-    os.replace(tmp, backup["result_file"])
+    __utils__["mailserver_secret.write"](
+        backup["result_file"], json.dumps(result, indent=1), mode=0o644
+    )
     if not ok:
         __context__["retcode"] = 1
         log.error("mailserver: %s; see journalctl -u %s", result["detail"], backup["service"])
@@ -271,8 +267,12 @@ def last():
 
         salt mx1 mailserver_backup.last
     """
+    return _last(_backup())
+
+
+def _last(backup):
     try:
-        with open(_backup()["result_file"], encoding="utf-8") as fh:
+        with open(backup["result_file"], encoding="utf-8") as fh:
             return json.load(fh)
     except (FileNotFoundError, ValueError):
         return {}
@@ -284,7 +284,7 @@ def check_items(settings=None, now=None):
     backup = _backup(settings)
     if not backup["enabled"]:
         return []
-    result = last()
+    result = _last(backup)
     now = now or datetime.datetime.now(datetime.UTC)
     if not result:
         detail = f"no backup yet (run one: salt {__grains__.get('id')} mailserver_backup.run)"
