@@ -290,7 +290,10 @@ def reader_status():
         with connect(database, user=user, password=password) as conn, conn.cursor() as cur:
             cur.execute("SHOW GRANTS")
             grants = [row[0] for row in cur.fetchall()]
-    except pymysql.err.OperationalError:
+    # pymysql.OperationalError, never pymysql.err.OperationalError: in a state run Salt's
+    # mysql module imports pymysql again as MySQLdb, which rebinds pymysql.err to a second
+    # copy of its exception classes, and the password refused would not be caught
+    except pymysql.OperationalError:
         todo.append(f"create or reset database user {user}")
         grants = []
     wanted = f"GRANT SELECT ON `{database}`.*"
