@@ -10,7 +10,6 @@ key, so the event bus and the job cache only ever carry ciphertext). It is hande
 FUSE tool on its standard input: never in a process's arguments, a log or a return.
 """
 
-import base64
 import getpass
 import logging
 import os
@@ -126,21 +125,12 @@ def _read_passphrase(prompt, confirm=False, sealed=None):
 
 
 def _unseal(sealed):
-    """Decrypt a passphrase sealed by the master to this minion's key."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
+    """Open a passphrase sealed by the master to this minion's key."""
     key_path = os.path.join(__opts__["pki_dir"], "minion.pem")
-    with open(key_path, "rb") as fh:
-        key = serialization.load_pem_private_key(fh.read(), password=None)
     try:
-        plain = key.decrypt(
-            base64.b64decode(sealed),
-            padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
-        )
+        return __utils__["mailserver_seal.unseal"](key_path, sealed).decode()
     except ValueError:
         raise CommandExecutionError("the sealed passphrase is not for this minion") from None
-    return plain.decode()
 
 
 def _run(argv, passphrase_lines, timeout=60):

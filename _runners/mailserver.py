@@ -13,6 +13,8 @@ Master-side commands of the mailserver formula: the encrypted mail store's life 
   admin that mail failed its checks after unattended-upgrades installed something.
 * ``backup_key``: prints what reads a minion's backups without it (the repository's key
   and passphrase, sealed by the minion to the master's key), on the terminal only.
+* ``restore``: brings a new host back from the old one's backups, the admin's copy of the
+  backups' key sent sealed to the new minion's key.
 * ``backup_failed`` (called by the reactor on ``mailserver/backup/failed``): tells the
   admin that a backup run failed (its target unreachable, the repository refused).
 * ``restart_dependents`` (called by the reactor on ``mailserver/store/unlocked``): restarts
@@ -199,34 +201,40 @@ def upgrade_failed(minion, packages=(), failed=()):
     return {"minion": minion, "notified": sent}
 
 
-def _seal(minion, passphrase):
-    """Encrypt the passphrase to the minion's public key (RSA-OAEP, SHA-256)."""
-    from cryptography.hazmat.primitives import hashes, serialization
+def _oaep():
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
-    path = os.path.join(__opts__["pki_dir"], "minions", minion)
-    with open(path, "rb") as fh:
+    return padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+def _seal(minion, secret):
+    """``secret`` (text) sealed to the minion's public key: a random AES-256-GCM key encrypts
+    it, RSA-OAEP encrypts that key (the format of the formula's ``mailserver_seal`` util, which
+    the minion opens it with)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    with open(os.path.join(__opts__["pki_dir"], "minions", minion), "rb") as fh:
         key = serialization.load_pem_public_key(fh.read())
-    sealed = key.encrypt(
-        passphrase.encode(),
-        padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
-    )
-    return base64.b64encode(sealed).decode()
+    aes, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
+    sealed = {
+        "key": key.encrypt(aes, _oaep()),
+        "nonce": nonce,
+        "data": AESGCM(aes).encrypt(nonce, secret.encode(), None),
+    }
+    return {k: base64.b64encode(v).decode() for k, v in sealed.items()}
 
 
 def _unseal_from(sealed):
     """Open what a minion sealed to the master's key (see mailserver_backup.export_sealed)."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     with open(os.path.join(__opts__["pki_dir"], "master.pem"), "rb") as fh:
         key = serialization.load_pem_private_key(fh.read(), password=None)
     parts = {k: base64.b64decode(v) for k, v in sealed.items()}
-    aes = key.decrypt(
-        parts["key"],
-        padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
-    )
+    aes = key.decrypt(parts["key"], _oaep())
     return json.loads(AESGCM(aes).decrypt(parts["nonce"], parts["data"], None))
 
 
@@ -260,6 +268,35 @@ def backup_key(minion):
     sys.stdout.write("\n".join(out) + "\n")
     sys.stdout.flush()
     return {"minion": minion, "printed": True}
+
+
+def restore(minion, archive="latest", force=False):
+    """
+    Bring ``minion`` (a new host with the old one's pillar, the highstate applied once, its
+    store not initialized) back from the old host's backups: reads the copy that
+    ``salt-run mailserver.backup_key`` printed (the repository's key and passphrase) from
+    standard input and sends it sealed to the minion's key, which restores the ``archive``
+    (the latest by default): the store's ciphertext, the accounts database, the DKIM and
+    DNSSEC keys, the TLS key and certificate, the host's secrets. Then unlock the store with
+    the old passphrase (``salt-run mailserver.unlock``) and apply the highstate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.restore mx1 < mx1-backup-key.txt
+    """
+    text = sys.stdin.read() if sys.stdin is not None and not sys.stdin.isatty() else ""
+    if "# passphrase: " not in text or "BORG_KEY " not in text:
+        return {
+            "minion": minion,
+            "restored": False,
+            "error": "give the copy that salt-run mailserver.backup_key printed on standard input",
+        }
+    kwarg = {"archive": archive, "force": force, "sealed": _seal(minion, text)}
+    ret = _local().cmd(minion, "mailserver_backup.restore", kwarg=kwarg, timeout=3600)
+    ret = ret.get(minion, "no answer")
+    return {"minion": minion, "restored": isinstance(ret, dict), "result": ret}
 
 
 def _auto_passphrase(minion):

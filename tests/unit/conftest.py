@@ -32,7 +32,7 @@ MODULES = [
     "mailserver_spam",
     "mailserver_store",
 ]
-UTILS = ["mailserver_secret"]
+UTILS = ["mailserver_secret", "mailserver_seal"]
 
 
 def load(name: str, kind: str = "_modules"):

@@ -84,7 +84,7 @@ def test_a_passphrase_sealed_by_the_runner_opens_only_with_the_minions_key(store
     spec.loader.exec_module(runner)
     runner.__opts__ = {"pki_dir": str(master_pki)}
     sealed = runner._seal("mx1", "correct horse")
-    assert "correct horse" not in sealed
+    assert "correct horse" not in json.dumps(sealed)
     assert store._unseal(sealed) == "correct horse"
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "pki" / "minion.pem").write_bytes(
