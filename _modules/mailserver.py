@@ -807,6 +807,17 @@ def _derive_backup(out):
     # the plaintext, and the backups' own key and passphrase (the admin keeps them offline)
     backup["excludes"] = [store["mount_point"], backup["dir"]]
     backup["database"] = out["mariadb"]["database"]
+    # what reads the restored keys and certificates, restarted after a restore (those that
+    # use the store start after its unlock)
+    backup["restart_after_restore"] = list(
+        dict.fromkeys(
+            [
+                *out["tls"]["reload"],
+                out["dkim"]["service"],
+                *([out["dns"]["bind"]["service"]] if out["dns"]["zones"] else []),
+            ]
+        )
+    )
     repo = _BORG_REPO.match(backup["repository"]) if backup["enabled"] else None
     target = backup["target"] = (
         {

@@ -11,14 +11,17 @@ kept for the status check; a failed run is logged and fires ``mailserver/backup/
 master's reactor tells the admin).
 """
 
-import base64
+import contextlib
 import datetime
 import json
 import logging
 import os
+import re
+import shutil
 import subprocess
+import sys
 
-from salt.exceptions import CommandExecutionError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +135,6 @@ def export_sealed():
     and prints it on the admin's terminal. There is a key file once the first backup has
     made the repository.
     """
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     backup = _backup()
     if not backup["enabled"]:
         raise CommandExecutionError("backups are off (mailserver:backup:enabled)")
@@ -155,18 +154,306 @@ def export_sealed():
         "passphrase": __utils__["mailserver_secret.read"](backup["passphrase_file"]),
         "keys": keys,
     }
-    with open(os.path.join(__opts__["pki_dir"], "minion_master.pub"), "rb") as fh:
-        master = serialization.load_pem_public_key(fh.read())
-    aes, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
-    sealed = {
-        "key": master.encrypt(
-            aes,
-            padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
-        ),
-        "nonce": nonce,
-        "data": AESGCM(aes).encrypt(nonce, json.dumps(secret).encode(), None),
+    master_pub = os.path.join(__opts__["pki_dir"], "minion_master.pub")
+    return __utils__["mailserver_seal.seal"](master_pub, json.dumps(secret).encode())
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+_KEY_LINE = re.compile(r"^[A-Za-z0-9+/=]+$")
+
+
+def _parse_saved(text):
+    """The admin's offline copy (what ``salt-run mailserver.backup_key`` printed): the
+    repository, the passphrase and the key files. Names what is missing, never a secret."""
+    saved = {"repository": None, "passphrase": None, "keys": {}}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("# repository: "):
+            saved["repository"] = line.split(": ", 1)[1].strip()
+        elif line.startswith("# passphrase: "):
+            saved["passphrase"] = line.split(": ", 1)[1].strip()
+        elif line.startswith("# key file (BORG_KEYS_DIR/") and line.endswith("):"):
+            name = os.path.basename(line[len("# key file (BORG_KEYS_DIR/") : -2])
+            block = []
+            for follow in lines[i + 1 :]:  # "BORG_KEY <id>", then base64 lines
+                if not (_KEY_LINE.match(follow) if block else follow.startswith("BORG_KEY ")):
+                    break
+                block.append(follow)
+            if block:
+                saved["keys"][name] = "\n".join(block) + "\n"
+    missing = [what for what in ("passphrase",) if not saved[what]]
+    if not saved["keys"]:
+        missing.append("key file")
+    if missing:
+        raise SaltInvocationError(
+            "not what salt-run mailserver.backup_key printed: no " + " and no ".join(missing)
+        )
+    return saved
+
+
+def _admin_copy(sealed):
+    """The admin's offline copy: sealed to this minion's key by the master's
+    ``salt-run mailserver.restore``, or on standard input (``salt-call``)."""
+    if sealed is not None:
+        key = os.path.join(__opts__["pki_dir"], "minion.pem")
+        try:
+            return __utils__["mailserver_seal.unseal"](key, sealed).decode()
+        except ValueError:
+            raise CommandExecutionError("the sealed copy is not for this minion") from None
+    text = sys.stdin.read() if sys.stdin is not None and not sys.stdin.isatty() else ""
+    if not text:
+        raise SaltInvocationError(
+            "give the copy that salt-run mailserver.backup_key printed on standard input"
+        )
+    return text
+
+
+def _borgmatic(*args, what):
+    """Run borgmatic (its configuration has the repository, the passphrase command, the key
+    directory and the SSH command); its output, or an error naming ``what`` failed."""
+    ret = __salt__["cmd.run_all"](
+        ["borgmatic", *args],
+        python_shell=False,
+        cwd="/",
+        ignore_retcode=True,
+        output_loglevel="quiet",
+    )
+    if ret["retcode"] not in (0, 1):  # 1: borg's warning (a file changed while read)
+        tail = (ret["stderr"] or ret["stdout"]).strip().splitlines()[-3:]
+        raise CommandExecutionError(f"{what} failed: " + " / ".join(tail))
+    return ret["stdout"]
+
+
+def archives():
+    """
+    The archives in this host's repository, oldest first (names only).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_backup.archives
+    """
+    backup = _backup()
+    if not backup["enabled"]:
+        return []
+    out = json.loads(_borgmatic("rlist", "--json", what="listing the archives"))
+    return [a["name"] for repo in out for a in repo.get("archives", [])]
+
+
+def _archive(name):
+    names = archives()
+    if not names:
+        raise CommandExecutionError("the repository holds no archive")
+    if name == "latest":
+        return names[-1]
+    if name not in names:
+        raise CommandExecutionError(f"no archive {name!r} (salt-call mailserver_backup.archives)")
+    return name
+
+
+def _clear(path, keep):
+    """Remove what is in ``path`` but the paths in ``keep`` (and what leads to them)."""
+    if not os.path.isdir(path):
+        return
+    for name in os.listdir(path):
+        child = os.path.join(path, name)
+        if any(k == child or k.startswith(child + "/") for k in keep):
+            if os.path.isdir(child) and not os.path.islink(child) and child not in keep:
+                _clear(child, keep)
+            continue
+        if os.path.isdir(child) and not os.path.islink(child):
+            shutil.rmtree(child)
+        else:
+            os.remove(child)
+
+
+def restore(archive="latest", force=False, sealed=None):
+    """
+    Bring this host back from its backups, onto a new host built with the same pillar (the
+    highstate applied once; the store not initialized): the store's ciphertext, the
+    accounts database, the DKIM and DNSSEC keys, the TLS key and certificate, the host's
+    secrets and settings, as the ``archive`` (the latest by default) holds them. Reads the
+    copy ``salt-run mailserver.backup_key`` printed (the repository's key and passphrase) on
+    standard input; through the master, ``salt-run mailserver.restore`` sends it sealed.
+    The store comes back locked: unlock it with the old host's passphrase, then apply the
+    highstate. Refuses a host whose store is initialized (it would replace its mail) unless
+    ``force`` is true.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call mailserver_backup.restore < mx1-backup-key.txt
+    """
+    settings = __salt__["mailserver.current"]()
+    backup = settings["backup"]
+    if not backup["enabled"]:
+        raise CommandExecutionError("backups are off (mailserver:backup:enabled)")
+    saved = _parse_saved(_admin_copy(sealed))
+    if saved["repository"] and saved["repository"] != backup["repository"]:
+        raise CommandExecutionError(
+            f"the copy is of {saved['repository']}, this host backs up to "
+            f"{backup['repository']}: set mailserver:backup:repository to the copy's"
+        )
+    store = __salt__["mailserver_store.status"]()
+    if store["state"] != "uninitialized" and not force:
+        raise CommandExecutionError(
+            f"this host's mail store is {store['state']}: a restore replaces it and its mail "
+            "(on a new host, restore instead of initializing the store; force=True to replace)"
+        )
+    if store["state"] == "unlocked":
+        __salt__["mailserver_store.lock"]()
+    # no backup of a half-restored host
+    __salt__["cmd.run_all"](
+        ["systemctl", "stop", backup["timer"], backup["service"]], python_shell=False
+    )
+    keys_dir = os.path.join(backup["dir"], "keys")
+    _clear(keys_dir, [])
+    for name, text in saved["keys"].items():
+        __utils__["mailserver_secret.write"](os.path.join(keys_dir, name), text)
+    __utils__["mailserver_secret.write"](backup["passphrase_file"], saved["passphrase"] + "\n")
+    name = _archive(archive)
+    for path in backup["sources"]:
+        _clear(path, backup["excludes"])
+        # borg makes a missing parent root-only; the store's users pass through /mail
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, mode=0o755)
+            os.chmod(parent, 0o755)
+    paths = [path.lstrip("/") for path in backup["sources"]]  # one --path, many paths
+    _borgmatic("extract", "--archive", name, "--path", *paths, what="extracting the files")
+    _borgmatic("restore", "--archive", name, "--database", backup["database"], what="the database")
+    __salt__["cmd.run_all"](
+        ["systemctl", "try-restart", *backup["restart_after_restore"]], python_shell=False
+    )
+    __salt__["cmd.run_all"](["systemctl", "start", backup["timer"]], python_shell=False)
+    minion = __grains__.get("id", "<minion>")
+    return {
+        "archive": name,
+        "restored": backup["sources"],
+        "database": backup["database"],
+        "store": __salt__["mailserver_store.status"]()["state"],
+        "next": [
+            f"salt-run mailserver.unlock {minion}   (the OLD host's store passphrase)",
+            f"salt {minion} state.apply",
+            f"salt {minion} mailserver_backup.run",
+            f"salt {minion} mailserver_status.check",
+        ],
     }
-    return {k: base64.b64encode(v).decode() for k, v in sealed.items()}
+
+
+def _cipher_dir_of(plain, mount, cipher_root):
+    """The ciphertext directory behind ``plain`` (a directory in the unlocked store): found
+    component by component by inode number, which both backends pass through, so no key is
+    needed."""
+    cipher, here = cipher_root, mount
+    for part in os.path.relpath(plain, mount).split(os.sep):
+        here = os.path.join(here, part)
+        inode = os.stat(here).st_ino
+        found = [e.path for e in os.scandir(cipher) if e.is_dir() and e.inode() == inode]
+        if not found:
+            raise CommandExecutionError(f"no ciphertext directory behind {here}")
+        cipher = found[0]
+    return cipher
+
+
+def _archived(name, cipher):
+    """What the archive ``name`` holds under ``cipher``: ``{absolute path: type}`` (borg's
+    ``d`` directory, ``-`` file)."""
+    out = _borgmatic(
+        "list",
+        "--archive",
+        name,
+        "--path",
+        cipher.lstrip("/"),
+        "--format",
+        "{type} {path}{NL}",
+        what="listing the archive",
+    )
+    entries = {}
+    for line in out.splitlines():
+        kind, _, path = line.partition(" ")
+        if path and kind in ("d", "-"):
+            entries["/" + path] = kind
+    return entries
+
+
+def restore_mail(address, archive="latest"):
+    """
+    Bring back what a mailbox lost since a backup: each message the ``archive`` (the
+    latest by default) holds and the mailbox no longer does goes back into its folder, and
+    each folder deleted since comes back whole. Nothing in the mailbox is overwritten, and a
+    message still there (its flags changed since) is not doubled. Works on the unlocked
+    store without its passphrase: the backup holds the store's ciphertext, put back where it
+    was. The user sees the messages again at the next look (they get new IMAP UIDs).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_backup.restore_mail alice@example.com
+    """
+    settings = __salt__["mailserver.current"]()
+    backup, store = settings["backup"], settings["store"]
+    if not backup["enabled"]:
+        raise CommandExecutionError("backups are off (mailserver:backup:enabled)")
+    if __salt__["mailserver_store.status"]()["state"] != "unlocked":
+        raise CommandExecutionError("the mail store is locked: unlock it first")
+    local, _, domain = address.lower().rpartition("@")
+    plain = os.path.join(store["mailbox_dir"].format(domain=domain, local=local), "Maildir")
+    if not local or not os.path.isdir(plain):
+        raise CommandExecutionError(f"no mailbox {address} on this host")
+    name = _archive(archive)
+    top = _cipher_dir_of(plain, store["mount_point"], store["cipher_dir"])
+    by_inode = {os.stat(d).st_ino: d for d, _, _ in os.walk(plain)}
+    live = {}  # ciphertext directory -> plaintext directory, for each of the mailbox's
+    for d, _, _ in os.walk(top):
+        if os.stat(d).st_ino in by_inode:
+            live[d] = by_inode[os.stat(d).st_ino]
+    todo, folders = [], 0
+    for path, kind in sorted(_archived(name, top).items()):
+        parent = os.path.dirname(path)
+        if os.path.lexists(path) or parent not in live:
+            continue  # there still, or inside a folder that comes back whole
+        if kind == "-" and os.path.basename(live[parent]) in ("cur", "new"):
+            todo.append(path)  # a message
+        elif kind == "d" and parent == top:
+            todo.append(path)  # a folder
+            folders += 1
+    for i in range(0, len(todo), 200):
+        paths = [path.lstrip("/") for path in todo[i : i + 200]]  # one --path, many paths
+        _borgmatic("extract", "--archive", name, "--path", *paths, what="extracting the messages")
+    # a message still in the mailbox under another name (its flags changed, or moved from
+    # new/ to cur/ since) came back twice: the copy put back goes (Dovecot may have dealt
+    # with some already: a file gone since is skipped)
+    restored, folders_of = {}, set()
+    for path in todo:
+        if path not in live and os.path.dirname(path) in live:
+            with contextlib.suppress(FileNotFoundError):
+                restored[os.lstat(path).st_ino] = path
+                folders_of.add(os.path.dirname(live[os.path.dirname(path)]))
+    doubled = 0
+    for folder in folders_of:
+        entries = [e for sub in ("cur", "new") for e in os.scandir(os.path.join(folder, sub))]
+        seen = set()
+        for entry in sorted(entries, key=lambda e: e.inode() in restored):  # the mailbox's first
+            base = entry.name.split(":")[0]
+            if base in seen and entry.inode() in restored:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(entry.path)
+                    doubled += 1
+            seen.add(base)
+    __salt__["cmd.run_all"](
+        ["doveadm", "force-resync", "-u", address, "*"], python_shell=False, ignore_retcode=True
+    )
+    return {
+        "archive": name,
+        "mailbox": address,
+        "messages": len(restored) - doubled,
+        "folders": folders,
+    }
 
 
 # --- runs and their results ------------------------------------------------------------------
@@ -271,11 +558,7 @@ def last():
 
 
 def _last(backup):
-    try:
-        with open(backup["result_file"], encoding="utf-8") as fh:
-            return json.load(fh)
-    except (FileNotFoundError, ValueError):
-        return {}
+    return __utils__["mailserver_secret.read_json"](backup["result_file"])
 
 
 def check_items(settings=None, now=None):

@@ -273,11 +273,7 @@ def last():
 
         salt mx1 mailserver_guard.last
     """
-    try:
-        with open(_guard()["result_file"], encoding="utf-8") as fh:
-            return json.load(fh)
-    except (FileNotFoundError, ValueError):
-        return {}
+    return __utils__["mailserver_secret.read_json"](_guard()["result_file"])
 
 
 def after_upgrade(force=False):

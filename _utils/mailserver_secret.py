@@ -8,6 +8,7 @@ to a job or puts a secret in a process's arguments; the execution modules use it
 
 import grp
 import hmac
+import json
 import os
 import secrets
 
@@ -28,6 +29,16 @@ def ensure(path):
         secret = secrets.token_urlsafe(32)
         write(path, secret + "\n")
     return secret
+
+
+def read_json(path):
+    """The JSON document in ``path`` (a result file these modules wrote), ``{}`` when there
+    is none or it is not JSON."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (FileNotFoundError, ValueError):
+        return {}
 
 
 def write(path, text, group=None, mode=0o600):

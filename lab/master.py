@@ -163,9 +163,17 @@ def demo_stop() -> None:
         pass
 
 
-def salt(conf_dir: Path, *args: str, tool: str = "salt", check: bool = True, timeout=1800):
-    """Run a salt CLI (salt, salt-key, salt-run) against the master configured in conf_dir."""
-    return run(_bin(tool), "-c", str(conf_dir), *args, check=check, timeout=timeout)
+def salt(
+    conf_dir: Path,
+    *args: str,
+    tool: str = "salt",
+    check: bool = True,
+    timeout=1800,
+    input: str | None = None,
+):
+    """Run a salt CLI (salt, salt-key, salt-run) against the master configured in conf_dir
+    (``input`` on its standard input, as an admin redirects a file)."""
+    return run(_bin(tool), "-c", str(conf_dir), *args, check=check, timeout=timeout, input=input)
 
 
 def json_docs(text: str) -> dict:

@@ -128,15 +128,21 @@ def imap(args) -> dict:
             typ, data = conn.getquotaroot("INBOX")
             # [[b'"INBOX" "User quota"'], [b'"User quota" (STORAGE 12 2097152)']]
             out["quota"] = [d.decode() for d in data[1] if d] if typ == "OK" else []
-        if args.folder and args.move_to:  # as a mail client moves a message (RFC 6851 MOVE)
-            out["stage"] = "move"
+        if args.folder and (args.move_to or args.delete):
+            # as a mail client moves a message (RFC 6851 MOVE) or deletes it (EXPUNGE)
+            out["stage"] = "move" if args.move_to else "delete"
             typ, _ = conn.select(f'"{args.folder}"')
             typ, data = conn.uid("SEARCH", "SUBJECT", f'"{args.subject}"')
-            uids = data[0].split() if typ == "OK" else []
+            uids = b",".join(data[0].split() if typ == "OK" else []).decode()
             if not uids:
                 return {**out, "ok": False, "error": f"no {args.subject} in {args.folder}"}
-            typ, data = conn.uid("MOVE", b",".join(uids).decode(), f'"{args.move_to}"')
-            out.update(ok=typ == "OK", moved=len(uids), response=[str(d) for d in data if d])
+            if args.move_to:
+                typ, data = conn.uid("MOVE", uids, f'"{args.move_to}"')
+                out["response"] = [str(d) for d in data if d]
+            else:
+                conn.uid("STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
+                typ, _ = conn.expunge()
+            out.update(ok=typ == "OK", **{out["stage"] + "d": len(uids.split(","))})
             return out
         if args.folder:
             out["stage"] = "select"
@@ -236,6 +242,7 @@ def main() -> int:
     p.add_argument("--raw-login", action="store_true")
     p.add_argument("--quota", action="store_true")
     p.add_argument("--move-to", help="move the messages with --subject from --folder here")
+    p.add_argument("--delete", action="store_true", help="delete (and expunge) them instead")
     sub.choices["sieve"].add_argument("--name", default="lab")
     args = parser.parse_args()
     result = {"smtp": smtp, "imap": imap, "sieve": sieve}[args.cmd](args)

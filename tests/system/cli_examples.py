@@ -55,6 +55,8 @@ CHANGES = {
     "mailserver_backup.ensure_secrets",
     "mailserver_backup.run",
     "mailserver_backup.after_run",
+    "mailserver_backup.restore",
+    "mailserver_backup.restore_mail",
 }
 
 

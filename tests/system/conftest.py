@@ -197,6 +197,15 @@ class LabSession:
         sweep.ensure_sampler("mx1")
         return master.apply(self.conf_dir, tgt, *args)
 
+    def rebuild_mx1(self) -> float:
+        """Destroy mx1 and boot a fresh one from the minimal image (a new disk and minion
+        key, accepted on the master); seconds until it answers."""
+        self._converged = None
+        took = labmod.rebuild("mx1", Path(self.master.config["pki_dir"]))
+        took += master.wait_ping(self.conf_dir, "mx1")
+        sweep.ensure_sampler("mx1")
+        return took
+
     def ufw_active(self, host: str = "mx1") -> bool:
         return "Status: active" in self.sh(host, "ufw status", check=False).stdout
 

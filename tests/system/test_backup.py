@@ -8,13 +8,26 @@ nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 
 from lab import master
 from lab.until import until
-from tests.system.mailclients import DEFAULTS, inbox, send25, tag
+from tests.system.mailclients import (
+    DEFAULTS,
+    MX1,
+    PASSWORDS,
+    PORTS,
+    imap,
+    inbox,
+    send25,
+    sink_message,
+    submit,
+    tag,
+    verdicts,
+)
 
 BACKUP = DEFAULTS["backup"]
 REPO_PATH = "/srv/borg/mx1"
@@ -29,6 +42,23 @@ def _run(lab) -> dict:
     """``salt mx1 mailserver_backup.run`` (it exits non-zero when the backup failed)."""
     proc = lab.salt("mx1", "mailserver_backup.run", "--out=json", check=False)
     return master.json_docs(proc.stdout)["mx1"]
+
+
+@contextlib.contextmanager
+def _no_timer(lab):
+    """The timer stopped and no backup running: what a test runs next is its own backup
+    (the timer runs one every minute in this module's pillar)."""
+    lab.sh("mx1", f"systemctl stop {BACKUP['timer']}")
+
+    def idle():
+        state = lab.sh("mx1", f"systemctl is-active {BACKUP['service']}", check=False)
+        return state.stdout.strip() in ("inactive", "failed")
+
+    until(idle, "the running backup to end", timeout=180, interval=1)
+    try:
+        yield
+    finally:
+        lab.sh("mx1", f"systemctl start {BACKUP['timer']}")
 
 
 def _backup_item(lab) -> tuple[dict, list]:
@@ -135,6 +165,14 @@ def test_the_printed_key_reads_the_backups_without_the_host(target):
 def test_an_unreachable_target_fails_the_check_tells_the_admin_and_nothing_else(target):
     lab = target
     notices = lab.sh("peer", "grep -c 'A backup of mx1 FAILED' /var/mail/sink", check=False)
+    with _no_timer(lab):
+        _unreachable(lab, notices)
+    assert _run(lab)["ok"]
+    item, _ = _backup_item(lab)
+    assert item["ok"], item
+
+
+def _unreachable(lab, notices):
     lab.sh("peer", "systemctl stop ssh")
     try:
         ret = _run(lab)
@@ -158,9 +196,77 @@ def test_an_unreachable_target_fails_the_check_tells_the_admin_and_nothing_else(
         assert inbox(lab, USER, subject)
     finally:
         lab.sh("peer", "systemctl start ssh")
+
+
+def test_a_message_deleted_by_mistake_comes_back_with_one_command(target):
+    lab = target
+    gone, kept = tag("deleted-by-mistake"), tag("still-there")
+    for subject in (gone, kept):
+        assert send25(lab, [USER], subject)["ok"]
+        assert inbox(lab, USER, subject)
     assert _run(lab)["ok"]
-    item, _ = _backup_item(lab)
-    assert item["ok"], item
+    archive = lab.salt_json("mx1", "mailserver_backup.archives")["mx1"][-1]
+    # the user deletes one (the client's select also moves both from new/ to cur/, renamed)
+    ret = imap(lab, USER, PASSWORDS[USER], folder="INBOX", subject=gone, delete=True)
+    assert ret.get("deleted") == 1, ret
+    assert inbox(lab, USER, gone, timeout=3) == []
+    ret = lab.salt_json("mx1", "mailserver_backup.restore_mail", USER, f"archive={archive}")
+    assert ret["mx1"]["messages"] == 1, ret
+    assert len(inbox(lab, USER, gone)) == 1
+    assert len(inbox(lab, USER, kept)) == 1, "a message still there was doubled"
+
+
+def _certificate(lab) -> str:
+    """The SHA-256 fingerprint of the certificate mx1 serves on IMAPS, seen from the peer."""
+    return lab.sh(
+        "peer",
+        f"openssl s_client -connect {MX1.ip4}:{PORTS['imaps']} </dev/null 2>/dev/null"
+        " | openssl x509 -noout -fingerprint -sha256",
+    ).stdout.strip()
+
+
+def test_the_restore_drill_brings_a_fresh_host_back_from_a_backup_made_while_locked(target):
+    lab = target
+    drill = tag("drill")
+    numbered = {f"{drill} #{i:02d}" for i in range(1, 13)}
+    for subject in sorted(numbered):
+        assert send25(lab, [USER], subject)["ok"]
+    until(lambda: len(inbox(lab, USER, drill, timeout=1)) == len(numbered), "the numbered mail")
+    selectors = lab.salt_json("mx1", "mailserver_dkim.selectors", "example.com")["mx1"]
+    certificate = _certificate(lab)
+    assert "Fingerprint" in certificate
+    # the backup is made while the store is locked: its ciphertext is all a backup needs
+    with _no_timer(lab):
+        lab.salt("mx1", "mailserver_store.lock")
+        assert lab.salt_json("mx1", "mailserver_store.status")["mx1"]["state"] == "locked"
+        assert _run(lab)["ok"]
+    copy = lab.salt("mailserver.backup_key", "mx1", tool="salt-run").stdout
+    # mx1 destroyed; a fresh one from the minimal image, its key accepted, the same pillar
+    lab.rebuild_mx1()
+    lab.apply("mx*")  # the first highstate stops at the store, which the admin leaves be
+    assert lab.salt_json("mx1", "mailserver_store.status")["mx1"]["state"] == "uninitialized"
+    line = lab.salt_json("mx1", "mailserver_backup.authorized_keys_line")["mx1"]
+    lab.sh("peer", "cat > /home/borg/.ssh/authorized_keys", input=line + "\n")
+    proc = lab.salt("mailserver.restore", "mx1", "--out=json", tool="salt-run", input=copy)
+    ret = master.json_docs(proc.stdout)
+    assert ret["restored"] and ret["result"]["store"] == "locked", ret
+    assert lab.unlock_through_master().returncode == 0  # the old host's passphrase
+    lab.highstate()
+    # every numbered message, over IMAPS
+    got = {m["headers"].split("Subject: ", 1)[1].split("\r\n")[0] for m in inbox(lab, USER, drill)}
+    assert got == numbered, sorted(numbered - got)
+    # the old DKIM selector signs, and verifies at the receiver
+    assert lab.salt_json("mx1", "mailserver_dkim.selectors", "example.com")["mx1"] == selectors
+    subject = tag("after-restore")
+    assert submit(lab, USER, ["sink@example.net"], subject)["ok"]
+    msg = sink_message(lab, subject)
+    assert f"s={selectors['active']};" in msg["DKIM-Signature"].replace(" ", "")
+    assert "dkim=pass" in verdicts(msg)
+    assert _certificate(lab) == certificate
+    # it backs up again into the same repository, with the old key; the status check is green
+    assert _run(lab)["ok"]
+    rc, status = lab.status_check()
+    assert rc == 0, [c for c in status["checks"] if not c["ok"]]
 
 
 def test_a_second_apply_changes_nothing(target):

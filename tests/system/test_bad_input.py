@@ -13,6 +13,11 @@ import pytest
 from tests.system.test_accounts import sha512
 
 A_HASH = "$6$salt$" + "a" * 86
+BACKUP_ON = {
+    "enabled": True,
+    "repository": "ssh://borg@backup.example.net/srv/borg/mx1",
+    "host_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn/PVmGb8LIlzFP973B6n",
+}
 
 # what a bad pillar must leave as it was: /etc (contents, modes, owners, links), the mail
 # database (its dump and its grants) and the firewall (the rules, not their counters)
@@ -170,6 +175,25 @@ BAD = [
         "must be above",
     ),
     ("webmail-name", {"webmail": {"name": "webmail"}}, "mailserver:webmail:name", "is not a"),
+    # backups: where to, the target's key, when (a newline would add a line to the unit)
+    (
+        "backup-repository",
+        {"backup": {**BACKUP_ON, "repository": "backup.example.net:/srv/borg/mx1"}},
+        "mailserver:backup:repository",
+        "is not ssh://USER@HOST[:PORT]/PATH",
+    ),
+    (
+        "backup-host-key",
+        {"backup": {**BACKUP_ON, "host_key": ""}},
+        "mailserver:backup:host_key",
+        "never trusted on first use",
+    ),
+    (
+        "backup-schedule",
+        {"backup": {**BACKUP_ON, "schedule": "daily\nExecStartPre=/bin/sh"}},
+        "mailserver:backup:schedule",
+        "is not a systemd time expression",
+    ),
     (
         "guard-probe-reserved",
         {"mailboxes": {"mailserver-guard@example.com": {"password_hash": A_HASH}}},

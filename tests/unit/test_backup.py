@@ -165,3 +165,58 @@ def test_the_key_and_passphrase_travel_sealed_to_the_master_only(minion, setting
     )
     with pytest.raises(ValueError):
         runner._unseal_from(sealed)
+
+
+SAVED = """\
+# Backups of mx1: keep this offline. With it and access to the repository,
+# anyone can read the backups (the mail in them stays encrypted by the store).
+# repository: ssh://borg@backup.example.net:2222/./mx1
+# passphrase: correct horse battery
+# key file (BORG_KEYS_DIR/backup_example_net__mx1):
+BORG_KEY 0123abcd
+hqlhbGdvcml0aG2m
+c2hhMjU2pGRhdGHa==
+minion:
+    mx1
+printed:
+    True
+"""
+
+
+def test_the_admins_copy_is_read_back_as_printed(minion):
+    saved = minion.mods["mailserver_backup"]._parse_saved(SAVED)
+    key = "BORG_KEY 0123abcd\nhqlhbGdvcml0aG2m\nc2hhMjU2pGRhdGHa==\n"
+    assert saved == {
+        "repository": "ssh://borg@backup.example.net:2222/./mx1",
+        "passphrase": "correct horse battery",
+        "keys": {"backup_example_net__mx1": key},
+    }
+    for cut, missing in (("# passphrase", "no passphrase"), ("BORG_KEY", "no key file")):
+        text = "\n".join(line for line in SAVED.splitlines() if not line.startswith(cut))
+        with pytest.raises(SaltInvocationError, match=missing) as err:
+            minion.mods["mailserver_backup"]._parse_saved(text)
+        assert "correct horse" not in str(err.value)
+
+
+def test_a_restore_refuses_a_host_with_mail_and_a_copy_of_another_repository(minion, settings):
+    minion.salt["mailserver.current"] = lambda: settings
+    minion.salt["mailserver_store.status"] = lambda: {"state": "locked"}
+    restore = minion.mods["mailserver_backup"].restore
+    minion.opts["pki_dir"] = "/etc/salt/pki/minion"
+    sealed_copy = {"text": SAVED}
+    minion.utils["mailserver_seal.unseal"] = lambda key, sealed: sealed["text"].encode()
+    with pytest.raises(minion.mods["mailserver_backup"].CommandExecutionError, match="is locked"):
+        restore(sealed=sealed_copy)
+    other = {"text": SAVED.replace("/./mx1", "/./mx9")}
+    with pytest.raises(minion.mods["mailserver_backup"].CommandExecutionError, match="mx9"):
+        restore(sealed=other, force=True)
+
+
+def test_clearing_before_a_restore_keeps_the_excluded_paths(minion, tmp_path):
+    root = tmp_path / "etc"
+    for path in ("tls/key.pem", "secret", "backup/keys/k", "backup/passphrase", "sub/x/y"):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("x")
+    minion.mods["mailserver_backup"]._clear(str(root), [str(root / "backup")])
+    left = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+    assert left == ["backup", "backup/keys", "backup/keys/k", "backup/passphrase"]
