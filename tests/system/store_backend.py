@@ -46,6 +46,16 @@ step("unlock")  # a wrong passphrase
 step("unlock")  # passphrase 1
 with open(os.path.join(work, "plain", "note.txt")) as fh:
     steps.append({"step": "read", "ok": fh.read() == "store-backend-marker\n"})
+# the backend passes the backing inode numbers through: a plaintext file's ciphertext is found
+# without the key (what bringing back one message from a backup relies on)
+inode = os.stat(os.path.join(work, "plain", "note.txt")).st_ino
+cipher = [
+    os.path.join(root, name)
+    for root, _, names in os.walk(os.path.join(work, "cipher"))
+    for name in names
+    if os.stat(os.path.join(root, name)).st_ino == inode
+]
+steps.append({"step": "inode", "ok": len(cipher) == 1})
 step("lock")
 step("change_passphrase")  # old, new
 step("unlock")  # the old one: refused

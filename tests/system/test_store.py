@@ -172,6 +172,7 @@ def test_each_backend_initializes_locks_unlocks_and_changes_its_passphrase(mail,
         ("unlock", False, "locked"),  # wrong passphrase: still locked
         ("unlock", True, "unlocked"),
         ("read", True, None),  # what was written before the lock is back
+        ("inode", True, None),  # its ciphertext found by inode number, without the key
         ("lock", True, "locked"),
         ("change_passphrase", True, "locked"),
         ("unlock", False, "locked"),  # the old passphrase no longer opens it
