@@ -488,17 +488,24 @@ def _first_error():
     invocation = os.environ.get("INVOCATION_ID")
     if not invocation:
         return ""
+    # what the service wrote just before it ended may not be in the journal yet
+    __salt__["cmd.run_all"](["journalctl", "--sync"], python_shell=False, ignore_retcode=True)
     ret = __salt__["cmd.run_all"](
         ["journalctl", "--no-pager", "-o", "cat", f"_SYSTEMD_INVOCATION_ID={invocation}"],
         python_shell=False,
         ignore_retcode=True,
     )
-    for line in ret["stdout"].splitlines():
-        line = line.strip()
-        if line.startswith(("CRITICAL", "summary:", "Need some help")):
-            continue
-        if any(w in line for w in ("rror", "not allowed", "refused", "denied", "closed")):
-            return line[:200]
+    lines = [
+        line.strip()
+        for line in ret["stdout"].splitlines()
+        if not line.strip().startswith(("CRITICAL", "summary:", "Need some help"))
+    ]
+    # the cause before its consequence: ssh's "Connection refused" says more than borg's
+    # "Connection closed by remote host" that follows it
+    for words in (("refused", "denied", "not allowed", "rror"), ("closed",)):
+        for line in lines:
+            if any(w in line for w in words):
+                return line[:200]
     return ""
 
 
