@@ -412,16 +412,16 @@ def restore_mail(address, archive="latest"):
     for d, _, _ in os.walk(top):
         if os.stat(d).st_ino in by_inode:
             live[d] = by_inode[os.stat(d).st_ino]
-    todo, folders = [], 0
+    messages, folders = [], []
     for path, kind in sorted(_archived(name, top).items()):
         parent = os.path.dirname(path)
         if os.path.lexists(path) or parent not in live:
             continue  # there still, or inside a folder that comes back whole
         if kind == "-" and os.path.basename(live[parent]) in ("cur", "new"):
-            todo.append(path)  # a message
+            messages.append(path)
         elif kind == "d" and parent == top:
-            todo.append(path)  # a folder
-            folders += 1
+            folders.append(path)
+    todo = messages + folders
     for i in range(0, len(todo), 200):
         paths = [path.lstrip("/") for path in todo[i : i + 200]]  # one --path, many paths
         _borgmatic("extract", "--archive", name, "--path", *paths, what="extracting the messages")
@@ -429,8 +429,8 @@ def restore_mail(address, archive="latest"):
     # new/ to cur/ since) came back twice: the copy put back goes (Dovecot may have dealt
     # with some already: a file gone since is skipped)
     restored, folders_of = {}, set()
-    for path in todo:
-        if path not in live and os.path.dirname(path) in live:
+    for path in messages:  # (a folder that came back was gone: nothing in it is doubled)
+        if os.path.dirname(path) in live:
             with contextlib.suppress(FileNotFoundError):
                 restored[os.lstat(path).st_ino] = path
                 folders_of.add(os.path.dirname(live[os.path.dirname(path)]))
@@ -452,7 +452,7 @@ def restore_mail(address, archive="latest"):
         "archive": name,
         "mailbox": address,
         "messages": len(restored) - doubled,
-        "folders": folders,
+        "folders": len(folders),
     }
 
 

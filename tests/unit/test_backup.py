@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import json
+import os
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -220,3 +221,52 @@ def test_clearing_before_a_restore_keeps_the_excluded_paths(minion, tmp_path):
     minion.mods["mailserver_backup"]._clear(str(root), [str(root / "backup")])
     left = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
     assert left == ["backup", "backup/keys", "backup/keys/k", "backup/passphrase"]
+
+
+def test_restore_mail_puts_back_a_message_and_a_folder_without_doubling(minion, settings, tmp_path):
+    """The plaintext view and the 'ciphertext' are one directory here (a symlink keeps the
+    inode numbers, as the store's backends do); borgmatic's listing and extraction stand in."""
+    mount, cipher = tmp_path / "plain", tmp_path / "cipher"
+    box = mount / "example.com" / "alice" / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    (box / "cur" / "1.kept:2,S").write_text("kept")  # was new/1.kept at the backup
+    cipher.symlink_to(mount)
+    top = cipher / "example.com" / "alice" / "Maildir"
+    archived = {
+        f"{top}/cur": "d",
+        f"{top}/new": "d",
+        f"{top}/new/1.kept": "-",
+        f"{top}/cur/2.gone:2,": "-",
+        f"{top}/.Old": "d",
+        f"{top}/.Old/cur": "d",
+        f"{top}/.Old/cur/3.old:2,": "-",
+    }
+    extracted = []
+
+    def borgmatic(*args, what):
+        if args[0] == "rlist":
+            return json.dumps([{"archives": [{"name": "mx1-1"}]}])
+        if args[0] == "list":
+            return "".join(f"{k} {p.lstrip('/')}\n" for p, k in archived.items())
+        paths = args[args.index("--path") + 1 :]
+        for path in paths:  # what borg would write: the file, or the folder with its tree
+            for p, kind in archived.items():
+                if p.lstrip("/") == path or p.lstrip("/").startswith(path + "/"):
+                    (os.makedirs if kind == "d" else lambda q: open(q, "w").close())(p)
+        extracted.extend(paths)
+        return ""
+
+    settings["store"].update(
+        mount_point=str(mount), cipher_dir=str(cipher), mailbox_dir=str(mount) + "/{domain}/{local}"
+    )
+    backup_mod = minion.mods["mailserver_backup"]
+    minion.salt["mailserver.current"] = lambda: settings
+    minion.salt["mailserver_store.status"] = lambda: {"state": "unlocked"}
+    minion.salt["cmd.run_all"] = lambda *a, **k: {"retcode": 0, "stdout": "", "stderr": ""}
+    backup_mod._borgmatic = borgmatic
+    ret = backup_mod.restore_mail("alice@example.com")
+    assert ret == {"archive": "mx1-1", "mailbox": "alice@example.com", "messages": 1, "folders": 1}
+    assert sorted(os.listdir(box / "cur")) == ["1.kept:2,S", "2.gone:2,"]
+    assert os.listdir(box / "new") == []  # the copy of the kept message went again
+    assert os.listdir(box / ".Old" / "cur") == ["3.old:2,"]
