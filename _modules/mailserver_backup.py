@@ -182,9 +182,8 @@ def _parse_saved(text):
                 block.append(follow)
             if block:
                 saved["keys"][name] = "\n".join(block) + "\n"
-    missing = [what for what in ("passphrase",) if not saved[what]]
-    if not saved["keys"]:
-        missing.append("key file")
+    have = {"passphrase": saved["passphrase"], "key file": saved["keys"]}
+    missing = [what for what, found in have.items() if not found]
     if missing:
         raise SaltInvocationError(
             "not what salt-run mailserver.backup_key printed: no " + " and no ".join(missing)
@@ -287,8 +286,7 @@ def restore(archive="latest", force=False, sealed=None):
 
         salt-call mailserver_backup.restore < mx1-backup-key.txt
     """
-    settings = __salt__["mailserver.current"]()
-    backup = settings["backup"]
+    backup = _backup()
     if not backup["enabled"]:
         raise CommandExecutionError("backups are off (mailserver:backup:enabled)")
     saved = _parse_saved(_admin_copy(sealed))
@@ -408,10 +406,9 @@ def restore_mail(address, archive="latest"):
     name = _archive(archive)
     top = _cipher_dir_of(plain, store["mount_point"], store["cipher_dir"])
     by_inode = {os.stat(d).st_ino: d for d, _, _ in os.walk(plain)}
-    live = {}  # ciphertext directory -> plaintext directory, for each of the mailbox's
-    for d, _, _ in os.walk(top):
-        if os.stat(d).st_ino in by_inode:
-            live[d] = by_inode[os.stat(d).st_ino]
+    # ciphertext directory -> plaintext directory, for each of the mailbox's
+    live = {d: by_inode.get(os.stat(d).st_ino) for d, _, _ in os.walk(top)}
+    live = {d: p for d, p in live.items() if p}
     messages, folders = [], []
     for path, kind in sorted(_archived(name, top).items()):
         parent = os.path.dirname(path)
