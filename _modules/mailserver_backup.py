@@ -479,6 +479,13 @@ def run():
     return result
 
 
+_CAUSES = (
+    ("refused", "denied", "not allowed", "No route", "timed out", "resolve", "No space"),
+    ("rror",),
+    ("closed",),
+)
+
+
 def _first_error():
     """The first line borg or borgmatic logged about what went wrong in this run of the
     service (its journal, by systemd's invocation ID), shortened; empty when none."""
@@ -497,9 +504,10 @@ def _first_error():
         for line in ret["stdout"].splitlines()
         if not line.strip().startswith(("CRITICAL", "summary:", "Need some help"))
     ]
-    # the cause before its consequence: ssh's "Connection refused" says more than borg's
-    # "Connection closed by remote host" that follows it
-    for words in (("refused", "denied", "not allowed", "rror"), ("closed",)):
+    # the cause before its consequences, whatever their order in the journal: ssh's
+    # "Connection refused" says more than borgmatic's summary line "Error running actions
+    # for repository" (logged before the output it summarizes) or borg's "Connection closed"
+    for words in _CAUSES:
         for line in lines:
             if any(w in line for w in words):
                 return line[:200]

@@ -125,6 +125,33 @@ def test_a_failed_run_is_kept_and_sent_to_the_master(minion, settings, monkeypat
     assert ok["ok"] and ok["last_success"] == ok["ran_at"] and len(sent) == 1
 
 
+JOURNAL = """\
+ssh://borg@peer.example.net/srv/borg/mx1: Error running actions for repository
+Remote: ssh: connect to host peer.example.net port 22: Connection refused
+Connection closed by remote host. Is borg working on the server?
+Command 'borg create ...' returned non-zero exit status 2.
+"""
+
+
+def test_a_failed_run_names_its_cause_not_its_consequences(minion, settings, monkeypatch):
+    # borgmatic's summary logs "Error running actions" before the output that holds the cause
+    calls = []
+
+    def run_all(argv, **_):
+        calls.append(argv)
+        return {"retcode": 0, "stdout": JOURNAL if "--sync" not in argv else "", "stderr": ""}
+
+    minion.salt["mailserver.current"] = lambda: settings
+    minion.salt["event.send"] = lambda tag, data: None
+    minion.salt["cmd.run_all"] = run_all
+    monkeypatch.setenv("INVOCATION_ID", "0123abcd")
+    monkeypatch.setenv("SERVICE_RESULT", "exit-code")
+    result = minion.mods["mailserver_backup"].after_run()
+    assert result["detail"].endswith("port 22: Connection refused"), result
+    assert calls[0] == ["journalctl", "--sync"]
+    assert "_SYSTEMD_INVOCATION_ID=0123abcd" in calls[1]
+
+
 def _pem(key):
     return key.private_bytes(
         serialization.Encoding.PEM,
