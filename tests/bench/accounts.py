@@ -110,7 +110,9 @@ def run(n: int, base: int, conf_dir: Path = master.DEMO_DIR, highstates: bool = 
     before = top.read_text()
     bench = config.LAB_PILLAR / "bench.sls"
     out = {"mailboxes": n, "aliases": n // 10, "baseline_mailboxes": base}
-    if highstates:  # the same highstate with the example pillar: the 3x goal's baseline
+    # the same with the example pillar: the 3x goal's baseline, and Salt's fixed part
+    out["example_sync"], _ = _apply(conf_dir, "mailserver.accounts")
+    if highstates:
         out["noop_highstate_example"], _ = _apply(conf_dir)
     try:
         bench.write_text("#!json\n" + json.dumps({"mailserver": accounts(n)}))
