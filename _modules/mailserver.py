@@ -501,6 +501,15 @@ def _check_store(out):
             "store:backend",
             f"{store['backend']!r} is not one of " + ", ".join(sorted(store["pkgs"])),
         )
+    if store["backend"] == "gocryptfs" and str(__grains__.get("osmajorrelease")) == "12":
+        # measured by make bench (docs/performance.md): Dovecot's deliveries and IMAP
+        # sessions failed with EPERM while several ran at once
+        raise PillarError(
+            "store:backend",
+            "gocryptfs 2.3 in Debian 12, mounted by root for several users (-allow_other), "
+            "fails file operations with 'Operation not permitted' when they come at once "
+            "(gocryptfs issues 892 and 893, fixed in 2.5.2): use encfs",
+        )
     for key in ("cipher_dir", "mount_point", "mail_root"):
         if not store[key].startswith("/") or store[key].rstrip("/") == "":
             raise PillarError(f"store:{key}", f"{store[key]!r} is not an absolute path")

@@ -159,6 +159,12 @@ BAD = [
     ),
     ("store-root", {"store": {"mail_root": "/var/mail"}}, "mailserver:store:mail_root", "must be"),
     (
+        "store-gocryptfs",
+        {"store": {"backend": "gocryptfs"}},
+        "mailserver:store:backend",
+        "Operation not permitted",
+    ),
+    (
         "store-unit",
         {"store": {"dependents": ["dovecot"]}},
         "mailserver:store:dependents",

@@ -15,6 +15,7 @@ KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJWUMTS/syQoodXVC6DuUNMnn/PVmGb8LIlzF
 ADMIN = {"admin": {"name": "ops", "ssh_keys": [KEY]}}
 GRAINS = {
     "id": "mx1",
+    "osmajorrelease": 12,
     "fqdn": "mail.example.org",
     "ipv4": ["127.0.0.1", "198.51.100.10"],
     "ipv6": ["::1", "fe80::1", "2001:db8:100::10"],

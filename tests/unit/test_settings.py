@@ -58,6 +58,7 @@ def test_domains_are_normalised_once_and_every_fact_uses_the_normalised_name(min
         ({"base": {"pkgs": [""]}}, "pillar mailserver:base:pkgs: must be a list of package"),
         ({"base": {"pkgs": {"a": 1}}}, "pillar mailserver:base:pkgs: must be list, not dict"),
         ({"store": {"pkgs": {"encfs": "encfs"}}}, "pillar mailserver:store:pkgs:encfs: must be"),
+        ({"store": {"backend": "gocryptfs"}}, "pillar mailserver:store:backend: gocryptfs 2.3 in"),
         ("text", "pillar mailserver:: must be a mapping, not str"),
         ({"ports": {"smtp": 0}}, "pillar mailserver:ports:smtp: 0 is not a port number"),
         ({"tls": {"certificate": "PEM"}}, "pillar mailserver:tls: give both certificate"),
