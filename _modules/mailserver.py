@@ -255,6 +255,7 @@ def _build(defaults, pillar):
     _derive_services(out)
     _check_fail2ban(out)
     _derive_store(out)
+    _derive_dovecot(out)
     _derive_webmail(out)
     _derive_guard(out, accounts)
     _derive_backup(out)
@@ -573,6 +574,9 @@ def _check_dovecot(out):
             "dovecot:imap_logins_waiting",
             f"{waiting} is not 0..{LOGIN_PROCESS_LIMIT} (Dovecot's limit of login processes)",
         )
+    partial = out["dovecot"]["fts"]["partial"]
+    if not 3 <= partial <= 20:
+        raise PillarError("dovecot:fts:partial", f"{partial} is not 3..20 characters")
 
 
 _BORG_REPO = re.compile(
@@ -856,6 +860,13 @@ def _derive_backup(out):
             "-o ServerAliveInterval=30 -o ConnectTimeout=30",
         ]
     )
+
+
+def _derive_dovecot(out):
+    """Dovecot's packages with full-text search's plugin when it is on."""
+    dovecot = out["dovecot"]
+    if dovecot["fts"]["enabled"]:
+        dovecot["pkgs"] = list(dict.fromkeys([*dovecot["pkgs"], *dovecot["fts"]["pkgs"]]))
 
 
 def _derive_store(out):

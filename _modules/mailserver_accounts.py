@@ -14,7 +14,7 @@ import re
 import shutil
 import sys
 
-from salt.exceptions import SaltInvocationError
+from salt.exceptions import CommandExecutionError, SaltInvocationError
 
 try:
     from passlib import hash as passlib_hash
@@ -522,3 +522,29 @@ def hash_password(scheme="SHA512-CRYPT", password=None):
     elif scheme == "ARGON2ID":
         handler = handler.using(type="ID")
     return f"{{{scheme}}}{handler.hash(password)}"
+
+
+def reindex(address=None):
+    """
+    Rebuild the full-text search index of one mailbox (``address``) or of every mailbox:
+    the index is forgotten (``doveadm fts rescan``) and every folder queued for indexing
+    again (``doveadm index -q``), in the background; searches meanwhile index what they
+    need first. Needs the store unlocked (the index lives inside it).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt mx1 mailserver_accounts.reindex alice@example.com
+    """
+    settings = __salt__["mailserver.current"]()
+    if not settings["dovecot"]["fts"]["enabled"]:
+        raise CommandExecutionError("full-text search is off (mailserver:dovecot:fts:enabled)")
+    if __salt__["mailserver_store.status"]()["state"] != "unlocked":
+        raise CommandExecutionError("the mail store is locked: unlock it first")
+    who = ["-u", address] if address else ["-A"]
+    for argv in (["doveadm", "fts", "rescan", *who], ["doveadm", "index", *who, "-q", "*"]):
+        ret = __salt__["cmd.run_all"](argv, python_shell=False, ignore_retcode=True)
+        if ret["retcode"] != 0:
+            raise CommandExecutionError(f"{' '.join(argv[:3])} failed: {ret['stderr'].strip()}")
+    return {"reindexing": address or "every mailbox"}

@@ -150,6 +150,8 @@ def imap(args) -> dict:
             if typ != "OK":
                 return {**out, "ok": False, "error": f"cannot select {args.folder}"}
             criteria = ["ALL"] if not args.subject else ["SUBJECT", f'"{args.subject}"']
+            if args.body:  # a word of the messages' bodies (what full-text search serves)
+                criteria = ["BODY", f'"{args.body}"']
             typ, data = conn.search(None, *criteria)
             for num in data[0].split():
                 typ, msg = conn.fetch(num, "(BODY.PEEK[])")
@@ -239,6 +241,7 @@ def main() -> int:
     p = sub.choices["imap"]
     p.add_argument("--folder")
     p.add_argument("--subject")
+    p.add_argument("--body", help="search the bodies for this instead")
     p.add_argument("--raw-login", action="store_true")
     p.add_argument("--quota", action="store_true")
     p.add_argument("--move-to", help="move the messages with --subject from --folder here")

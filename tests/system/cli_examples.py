@@ -48,6 +48,7 @@ CHANGES = {
     "mailserver_accounts.hash_password",
     "mailserver_accounts.lock_user",
     "mailserver_accounts.unlock_user",
+    "mailserver_accounts.reindex",
     "mailserver_spam.ensure_secrets",
     "mailserver_webmail.ensure_secrets",
     "mailserver_guard.ensure_secrets",

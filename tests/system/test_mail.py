@@ -241,3 +241,45 @@ def test_quota_from_pillar_is_in_force(mail, user, limit_kib):
         assert storage == [], ret["quota"]
     else:
         assert storage and storage[0].rstrip(")").split()[-1] == str(limit_kib), ret["quota"]
+
+
+@pytest.fixture
+def fts(mail):
+    """Full-text search turned on in pillar, as docs/configuration.md says, then off again."""
+    pillar = mail.read_pillar()
+    pillar.setdefault("dovecot", {})["fts"] = {"enabled": True}
+    mail.write_pillar(pillar)
+    rc, data = mail.apply("mx1", "mailserver.dovecot")
+    assert rc == 0, {k: v["comment"] for k, v in data["mx1"].items() if not v["result"]}
+    yield mail
+    mail.reset_pillar()
+    rc, data = mail.apply("mx1", "mailserver.dovecot")
+    assert rc == 0, data
+
+
+def test_a_word_of_a_new_message_is_found_through_the_search_index(fts):
+    """Full-text search: the index is updated at delivery; IMAP's SEARCH BODY finds the
+    word, and the index alone (doveadm fts lookup, which reads no message) holds it; after
+    ``mailserver_accounts.reindex`` it is there again."""
+    mail = fts
+    word = "fts" + tag("w").split("-")[1]
+    subject = tag("fts")
+    assert send25(mail, ["alice@example.com"], subject, body=f"the word is {word} today")["ok"]
+    assert inbox(mail, "alice@example.com", subject)
+
+    def indexed():
+        out = mail.sh(
+            "mx1", f"doveadm fts lookup -u alice@example.com mailbox INBOX body {word}"
+        ).stdout
+        return out.strip() or None
+
+    until(indexed, f"{word} in the search index", timeout=60, interval=1)
+    password = PASSWORDS["alice@example.com"]
+    found = imap(mail, "alice@example.com", password, folder="INBOX", body=word)
+    assert [m for m in found["messages"] if subject in m["headers"]], found
+    missing = imap(mail, "alice@example.com", password, folder="INBOX", body=word + "x")
+    assert missing["ok"] and missing["messages"] == []
+    # a rebuild from Salt: the index is forgotten and built again in the background
+    ret = mail.salt_json("mx1", "mailserver_accounts.reindex", "alice@example.com")
+    assert ret["mx1"] == {"reindexing": "alice@example.com"}, ret
+    until(indexed, f"{word} in the rebuilt index", timeout=120, interval=1)

@@ -127,6 +127,10 @@ def test_domains_are_normalised_once_and_every_fact_uses_the_normalised_name(min
         ({"autoconfig": {"display_name": "<b>"}}, "pillar mailserver:autoconfig:display_name:"),
         ({"webmail": {"typo": 1}}, "pillar mailserver:webmail:typo: unknown key"),
         (
+            {"dovecot": {"fts": {"partial": 2}}},
+            "pillar mailserver:dovecot:fts:partial: 2 is not 3..20 characters",
+        ),
+        (
             {"dovecot": {"imap_logins_waiting": 101}},
             "pillar mailserver:dovecot:imap_logins_waiting: 101 is not 0..100",
         ),
