@@ -486,27 +486,23 @@ _CAUSES = (
 )
 
 
-def _first_error():
-    """The first line borg or borgmatic logged about what went wrong in this run of the
-    service (its journal, by systemd's invocation ID), shortened; empty when none."""
-    invocation = os.environ.get("INVOCATION_ID")
-    if not invocation:
+_LOG_PREFIX = re.compile(r"^\[[^]]*\] [A-Z]+: ")
+
+
+def _first_error(log_file):
+    """The line of this run's errors (the service's stderr: borgmatic's errors, borg's and
+    ssh's own words; the file is emptied as each run starts) that says what went wrong,
+    shortened; empty when none."""
+    try:
+        with open(log_file, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
         return ""
-    # what the service wrote just before it ended may not be in the journal yet
-    __salt__["cmd.run_all"](["journalctl", "--sync"], python_shell=False, ignore_retcode=True)
-    ret = __salt__["cmd.run_all"](
-        ["journalctl", "--no-pager", "-o", "cat", f"_SYSTEMD_INVOCATION_ID={invocation}"],
-        python_shell=False,
-        ignore_retcode=True,
-    )
-    lines = [
-        line.strip()
-        for line in ret["stdout"].splitlines()
-        if not line.strip().startswith(("CRITICAL", "summary:", "Need some help"))
-    ]
-    # the cause before its consequences, whatever their order in the journal: ssh's
-    # "Connection refused" says more than borgmatic's summary line "Error running actions
-    # for repository" (logged before the output it summarizes) or borg's "Connection closed"
+    lines = [_LOG_PREFIX.sub("", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith(("summary:", "Need some help"))]
+    # the cause before its consequences, whatever their order in the log: ssh's "Connection
+    # refused" says more than borgmatic's summary line "Error running actions for
+    # repository" (logged before the output it summarizes) or borg's "Connection closed"
     for words in _CAUSES:
         for line in lines:
             if any(w in line for w in words):
@@ -537,7 +533,7 @@ def after_run():
     detail = "backup done"
     if not ok:
         why = f"{outcome}, exit status {status}" if status else outcome
-        error = _first_error()
+        error = _first_error(backup["log_file"])
         detail = f"backup failed ({why})" + (f": {error}" if error else "")
     result = {
         "ok": ok,
@@ -550,7 +546,7 @@ def after_run():
     )
     if not ok:
         __context__["retcode"] = 1
-        log.error("mailserver: %s; see journalctl -u %s", result["detail"], backup["service"])
+        log.error("mailserver: %s; see %s", result["detail"], backup["log_file"])
         __salt__["event.send"]("mailserver/backup/failed", {"detail": result["detail"]})
     return result
 

@@ -52,6 +52,16 @@ mailserver-backup-config-file-managed:
     - require:
       - pkg: mailserver-backup-package-pkg-installed
 
+# the file the service's stderr goes to (systemd opens it: its directory must exist)
+mailserver-backup-config-file-managed-log:
+  file.managed:
+    - name: {{ backup.log_file }}
+    - replace: false
+    - makedirs: true
+    - user: root
+    - group: root
+    - mode: "0600"
+
 mailserver-backup-config-cmd-run-check:
   cmd.run:
     - name: validate-borgmatic-config -c {{ backup.config_file }}
