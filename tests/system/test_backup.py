@@ -176,7 +176,8 @@ def _unreachable(lab, notices):
     lab.sh("peer", "systemctl stop ssh")
     try:
         ret = _run(lab)
-        assert ret["ok"] is False and "Connection refused" in ret["detail"], ret
+        errors = lab.sh("mx1", f"cat {BACKUP['log_file']}", check=False).stdout
+        assert ret["ok"] is False and "Connection refused" in ret["detail"], (ret, errors)
         item, others = _backup_item(lab)
         assert not item["ok"] and "Connection refused" in item["detail"], item
         assert others == [], f"more than the backup failed: {others}"
