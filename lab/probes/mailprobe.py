@@ -146,9 +146,10 @@ def imap(args) -> dict:
             return out
         if args.folder:
             out["stage"] = "select"
-            typ, _ = conn.select(f'"{args.folder}"', readonly=True)
-            if typ != "OK":
-                return {**out, "ok": False, "error": f"cannot select {args.folder}"}
+            typ, data = conn.select(f'"{args.folder}"', readonly=True)
+            if typ != "OK":  # with the server's words
+                said = " ".join(d.decode(errors="replace") for d in data if isinstance(d, bytes))
+                return {**out, "ok": False, "error": f"cannot select {args.folder}: {typ} {said}"}
             criteria = ["ALL"] if not args.subject else ["SUBJECT", f'"{args.subject}"']
             if args.body:  # a word of the messages' bodies (what full-text search serves)
                 criteria = ["BODY", f'"{args.body}"']
