@@ -486,9 +486,6 @@ _CAUSES = (
 )
 
 
-_LOG_PREFIX = re.compile(r"^\[[^]]*\] [A-Z]+: ")
-
-
 def _first_error(log_file):
     """The line of this run's errors (the service's stderr: borgmatic's errors, borg's and
     ssh's own words; the file is emptied as each run starts) that says what went wrong,
@@ -498,7 +495,7 @@ def _first_error(log_file):
             text = fh.read()
     except OSError:
         return ""
-    lines = [_LOG_PREFIX.sub("", line).strip() for line in text.splitlines()]
+    lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line and not line.startswith(("summary:", "Need some help"))]
     # the cause before its consequences, whatever their order in the log: ssh's "Connection
     # refused" says more than borgmatic's summary line "Error running actions for
