@@ -251,6 +251,7 @@ def _build(defaults, pillar):
         "aliases": len(accounts["aliases"]),
     }
     _derive_dns(out)
+    _derive_cluster(out)
     _derive_tls(out)
     _derive_services(out)
     _check_fail2ban(out)
@@ -750,11 +751,80 @@ def _derive_dns(out):
         if auto["enabled"]
         else []
     )
-    # the policy every mail domain serves (they share the one MX host), LF-separated (RFC
-    # 8461's grammar allows LF beside CRLF); its id changes whenever the policy does
-    sts["policy"] = (
-        f"version: STSv1\nmode: {sts['mode']}\nmx: {out['hostname']}\nmax_age: {sts['max_age']}\n"
-    )
+
+
+ROLES = ("primary", "replica", "backup_mx")
+_HOST_KEYS = ("roles", "preference", "ipv4", "ipv6")
+
+
+def _derive_cluster(out):
+    """Every mail host of the domains with its roles, MX preference and addresses, sorted
+    as senders try them; this host's roles. One host when pillar names none."""
+    given, me = out["cluster"]["hosts"], out["hostname"]
+    own = out["dns"]["addresses"]
+    if given is not None and not isinstance(given, dict):
+        raise PillarError("cluster:hosts", f"must be a mapping, not {type(given).__name__}")
+    if not given:
+        given = {me: {"roles": ["primary"]}}
+    hosts = []
+    for name, host in given.items():
+        key = f"cluster:hosts:{name}"
+        if not is_hostname(name):
+            raise PillarError("cluster:hosts", f"{name!r} is not a fully qualified host name")
+        name = name.lower().rstrip(".")
+        if not isinstance(host, dict):
+            raise PillarError(key, f"must be a mapping, not {type(host).__name__}")
+        for k in host:
+            if k not in _HOST_KEYS:
+                raise PillarError(f"{key}:{k}", f"unknown key (one of {', '.join(_HOST_KEYS)})")
+        roles = host.get("roles")
+        if not isinstance(roles, list) or not roles:
+            raise PillarError(f"{key}:roles", f"a list of one or more of {', '.join(ROLES)}")
+        for role in roles:
+            if role not in ROLES:
+                raise PillarError(f"{key}:roles", f"{role!r} is not one of {', '.join(ROLES)}")
+        if "primary" in roles and len(roles) > 1:
+            raise PillarError(f"{key}:roles", "the primary has no other role")
+        preference = host.get("preference", 10 if "primary" in roles else 20)
+        if type(preference) is not int or not 0 <= preference <= 65535:
+            raise PillarError(f"{key}:preference", f"{preference!r} is not 0..65535")
+        addresses = {}
+        for family, version in (("ipv4", 4), ("ipv6", 6)):
+            listed = host.get(family, [])
+            if not isinstance(listed, list):
+                raise PillarError(f"{key}:{family}", f"must be list, not {type(listed).__name__}")
+            for i, value in enumerate(listed):
+                _address(f"{key}:{family}:{i}", value, version)
+            addresses[family] = [str(ipaddress.ip_address(a)) for a in listed]
+        if name == me:
+            addresses = {f: addresses[f] or own[f] for f in addresses}
+        elif not addresses["ipv4"] + addresses["ipv6"]:
+            raise PillarError(key, "another host needs its addresses (ipv4, ipv6)")
+        hosts.append({"name": name, "roles": sorted(roles), "preference": preference, **addresses})
+    names = [h["name"] for h in hosts]
+    if len(set(names)) != len(names):
+        raise PillarError("cluster:hosts", "a host is named twice")
+    if me not in names:
+        raise PillarError("cluster:hosts", f"this host, {me}, is not one of them")
+    for role, least in (("primary", 1), ("replica", 0)):
+        count = sum(role in h["roles"] for h in hosts)
+        if not least <= count <= 1:
+            raise PillarError("cluster:hosts", f"{count} hosts are {role} (one is)"
+                              if least else f"{count} hosts are {role} (one at most)")  # fmt: skip
+    hosts.sort(key=lambda h: (h["preference"], h["name"]))
+    this = next(h for h in hosts if h["name"] == me)
+    out["cluster"] = {
+        "hosts": hosts,
+        "roles": this["roles"],
+        "primary": next(h["name"] for h in hosts if "primary" in h["roles"]),
+        "replica": next((h["name"] for h in hosts if "replica" in h["roles"]), ""),
+    }
+    # the policy every mail domain serves: every MX host, or enforcing senders refuse the
+    # others; LF-separated (RFC 8461's grammar allows LF beside CRLF); its id changes
+    # whenever the policy does
+    sts = out["dns"]["mta_sts"]
+    mx = "".join(f"mx: {h['name']}\n" for h in sorted(hosts, key=lambda h: h["name"]))
+    sts["policy"] = f"version: STSv1\nmode: {sts['mode']}\n{mx}max_age: {sts['max_age']}\n"
     sts["id"] = hashlib.sha256(sts["policy"].encode()).hexdigest()[:20]
 
 

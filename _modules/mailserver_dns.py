@@ -85,10 +85,10 @@ def _address_records(name, addresses, ttl):
 CLIENT_SERVICES = (("submissions", "submissions"), ("submission", "submission"), ("imaps", "imaps"))
 
 
-def _client_records(domain, settings, ttl):
+def _client_records(domain, settings, primary, ttl):
     """What mail clients look up to set themselves up: the autoconfig and autodiscover
-    hosts, and the SRV records of submission and IMAP."""
-    addrs, host = settings["dns"]["addresses"], settings["hostname"]
+    hosts, and the SRV records of submission and IMAP (all on the primary)."""
+    addrs, host = {f: primary[f] for f in ("ipv4", "ipv6")}, primary["name"]
     out = []
     for prefix in ("autoconfig", "autodiscover"):
         out += _address_records(f"{prefix}.{domain}", addrs, ttl)
@@ -120,8 +120,13 @@ def record_set(settings=None, dkim=None):
     if dkim is None:
         dkim = __salt__["mailserver_dkim.public_keys"](domains, key_dir=settings["dkim"]["key_dir"])
     dns, host = settings["dns"], settings["hostname"]
-    ttl, addrs = dns["ttl"], dns["addresses"]
-    out = _address_records(host, addrs, ttl)
+    hosts = settings["cluster"]["hosts"]
+    # what clients use (the webmail, MTA-STS, autoconfiguration) is on the primary
+    primary = next(h for h in hosts if h["name"] == settings["cluster"]["primary"])
+    ttl, addrs = dns["ttl"], {f: primary[f] for f in ("ipv4", "ipv6")}
+    out = []
+    for each in hosts:
+        out += _address_records(each["name"], each, ttl)
     web = settings["webmail"]
     if web["enabled"] and web["name"] != host:
         out += _address_records(web["name"], addrs, ttl)
@@ -136,7 +141,9 @@ def record_set(settings=None, dkim=None):
             out.append(_record(name, "CAA", f'0 issue "{acme["caa"]}"', ttl, match="contains"))
     sts = f"v=STSv1; id={dns['mta_sts']['id']}"
     for domain in domains:
-        out.append(_record(domain, "MX", f"10 {host}.", ttl, match="contains"))
+        for each in hosts:
+            mx = f"{each['preference']} {each['name']}."
+            out.append(_record(domain, "MX", mx, ttl, match="contains"))
         out.append(_record(domain, "TXT", dns["spf"], ttl, f"SPF {domain}", "v=spf1", "exact"))
         out.append(
             _record(
@@ -151,7 +158,7 @@ def record_set(settings=None, dkim=None):
         )
         out += _address_records(f"mta-sts.{domain}", addrs, ttl)
         if settings["autoconfig"]["enabled"]:
-            out += _client_records(domain, settings, ttl)
+            out += _client_records(domain, settings, primary, ttl)
         rua = dns["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
         out.append(
             _record(
@@ -164,9 +171,10 @@ def record_set(settings=None, dkim=None):
                 "exact",
             )
         )
-    for ip in addrs["ipv4"] + addrs["ipv6"]:
-        name = ipaddress.ip_address(ip).reverse_pointer
-        out.append(_record(name, "PTR", f"{host}.", ttl, f"PTR {ip}", match="exact"))
+    for each in hosts:
+        for ip in each["ipv4"] + each["ipv6"]:
+            name = ipaddress.ip_address(ip).reverse_pointer
+            out.append(_record(name, "PTR", f"{each['name']}.", ttl, f"PTR {ip}", match="exact"))
     return out
 
 

@@ -157,3 +157,25 @@ def test_tlsa_is_the_sha256_of_the_certificates_public_key(tmp_path):
     )
     dns = load("mailserver_dns")
     assert dns.certificate(str(path))["tlsa"] == "3 1 1 " + hashlib.sha256(spki).hexdigest()
+
+
+def test_the_records_name_every_mail_host_and_the_clients_find_the_primary(minion, model):
+    hosts = {
+        "mx1.example.com": {"roles": ["primary"]},
+        "mx2.example.com": {"roles": ["backup_mx", "replica"], "ipv4": ["198.51.100.11"],
+                            "ipv6": ["2001:db8:100::11"]},
+    }  # fmt: skip
+    settings = model(cluster={"hosts": hosts}, tls={"cert_file": "/nonexistent"})
+    lines = minion.mods["mailserver_dns"].records(settings, dkim={})
+    for domain in ("example.com", "example.org"):
+        assert f"{domain}. 3600 IN MX 10 mx1.example.com." in lines
+        assert f"{domain}. 3600 IN MX 20 mx2.example.com." in lines
+        # the webmail, the policy and the clients' settings are the primary's
+        assert f"mta-sts.{domain}. 3600 IN A 198.51.100.10" in lines
+        assert f"autoconfig.{domain}. 3600 IN A 198.51.100.10" in lines
+        assert f"_imaps._tcp.{domain}. 3600 IN SRV 0 1 993 mx1.example.com." in lines
+    assert not any("mta-sts" in line and "198.51.100.11" in line for line in lines)
+    assert "mx2.example.com. 3600 IN A 198.51.100.11" in lines
+    assert "mx2.example.com. 3600 IN AAAA 2001:db8:100::11" in lines
+    assert "11.100.51.198.in-addr.arpa. 3600 IN PTR mx2.example.com." in lines
+    assert "10.100.51.198.in-addr.arpa. 3600 IN PTR mx1.example.com." in lines

@@ -322,3 +322,79 @@ def test_the_upgrade_guards_probe_mailbox_is_reserved(model):
         )
     with pytest.raises(SaltInvocationError, match="updates:guard:probe_local: 'a b'"):
         model(updates={"guard": {"probe_local": "a b"}})
+
+
+CLUSTER = {
+    "mx1.example.com": {"roles": ["primary"]},
+    "mx2.example.com": {"roles": ["replica", "backup_mx"], "ipv4": ["198.51.100.11"]},
+    "mx3.example.net": {"roles": ["backup_mx"], "preference": 30, "ipv6": ["2001:db8:100::13"]},
+}
+
+
+def test_the_cluster_is_this_host_alone_unless_pillar_names_its_hosts(model):
+    alone = model()["cluster"]
+    assert alone["hosts"] == [
+        {
+            "name": "mx1.example.com",
+            "roles": ["primary"],
+            "preference": 10,
+            "ipv4": ["198.51.100.10"],
+            "ipv6": ["2001:db8:100::10"],
+        }
+    ]
+    assert (alone["roles"], alone["primary"], alone["replica"]) == (
+        ["primary"],
+        alone["hosts"][0]["name"],
+        "",
+    )
+    out = model(cluster={"hosts": CLUSTER})
+    cluster = out["cluster"]
+    # as senders try them: by preference, the primary's defaulting to 10, the others' to 20
+    assert [(h["name"], h["preference"]) for h in cluster["hosts"]] == [
+        ("mx1.example.com", 10),
+        ("mx2.example.com", 20),
+        ("mx3.example.net", 30),
+    ]
+    assert cluster["hosts"][0]["ipv4"] == ["198.51.100.10"]  # this host's: dns:addresses
+    assert cluster["hosts"][1]["roles"] == ["backup_mx", "replica"]
+    assert (cluster["primary"], cluster["replica"]) == ("mx1.example.com", "mx2.example.com")
+    # every MX host is in the MTA-STS policy (enforcing senders refuse any other)
+    policy = out["dns"]["mta_sts"]["policy"]
+    assert "mx: mx1.example.com\nmx: mx2.example.com\nmx: mx3.example.net\n" in policy
+    assert out["dns"]["mta_sts"]["id"] != model()["dns"]["mta_sts"]["id"]
+
+
+@pytest.mark.parametrize(
+    ("hosts", "message"),
+    [
+        ([], "pillar mailserver:cluster:hosts: must be a mapping, not list"),
+        ({"mx2.example.com": {"roles": ["primary"], "ipv4": ["198.51.100.11"]}},
+         "pillar mailserver:cluster:hosts: this host, mx1.example.com, is not one of them"),
+        ({**CLUSTER, "mx2.example.com": {"roles": ["backup_mx"]}},
+         "pillar mailserver:cluster:hosts:mx2.example.com: another host needs its addresses"),
+        ({**CLUSTER, "mx3.example.net": {"roles": ["primary"], "ipv4": ["198.51.100.13"]}},
+         "pillar mailserver:cluster:hosts: 2 hosts are primary (one is)"),
+        ({"mx1.example.com": {"roles": ["replica"]}},
+         "pillar mailserver:cluster:hosts: 0 hosts are primary (one is)"),
+        ({**CLUSTER, "mx3.example.net": {"roles": ["replica"], "ipv4": ["198.51.100.13"]}},
+         "pillar mailserver:cluster:hosts: 2 hosts are replica (one at most)"),
+        ({"mx1.example.com": {"roles": ["primary", "replica"]}},
+         "pillar mailserver:cluster:hosts:mx1.example.com:roles: the primary has no other role"),
+        ({"mx1.example.com": {"roles": ["secondary"]}},
+         "pillar mailserver:cluster:hosts:mx1.example.com:roles: 'secondary' is not one of"),
+        ({"mx1.example.com": {"roles": "primary"}},
+         "pillar mailserver:cluster:hosts:mx1.example.com:roles: a list of one or more of"),
+        ({"mx1.example.com": {"roles": ["primary"], "weight": 1}},
+         "pillar mailserver:cluster:hosts:mx1.example.com:weight: unknown key"),
+        ({"mx1.example.com": {"roles": ["primary"], "preference": 70000}},
+         "pillar mailserver:cluster:hosts:mx1.example.com:preference: 70000 is not 0..65535"),
+        ({"mx1.example.com": {"roles": ["primary"], "ipv4": ["2001:db8::1"]}},
+         "pillar mailserver:cluster:hosts:mx1.example.com:ipv4:0: '2001:db8::1' is not an ipv4"),
+        ({"mx1": {"roles": ["primary"]}},
+         "pillar mailserver:cluster:hosts: 'mx1' is not a fully qualified host name"),
+    ],
+)  # fmt: skip
+def test_a_bad_cluster_names_the_host_key_and_reason(model, hosts, message):
+    with pytest.raises(SaltInvocationError) as err:
+        model(cluster={"hosts": hosts})
+    assert str(err.value).startswith(message)
