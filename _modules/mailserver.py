@@ -800,6 +800,13 @@ def _derive_cluster(out):
             addresses = {f: addresses[f] or own[f] for f in addresses}
         elif not addresses["ipv4"] + addresses["ipv6"]:
             raise PillarError(key, "another host needs its addresses (ipv4, ipv6)")
+        else:  # the same pillar on a host whose own name was not set apart
+            for a in addresses["ipv4"] + addresses["ipv6"]:
+                if a in own["ipv4"] + own["ipv6"]:
+                    raise PillarError(
+                        key, f"{a} is this host's own address, and this host is {me}: "
+                        "is hostname right here (each host its own name)?"
+                    )  # fmt: skip
         hosts.append({"name": name, "roles": sorted(roles), "preference": preference, **addresses})
     names = [h["name"] for h in hosts]
     if len(set(names)) != len(names):
@@ -811,19 +818,41 @@ def _derive_cluster(out):
         if not least <= count <= 1:
             raise PillarError("cluster:hosts", f"{count} hosts are {role} (one is)"
                               if least else f"{count} hosts are {role} (one at most)")  # fmt: skip
+    if any("replica" in h["roles"] for h in hosts):
+        raise PillarError(
+            "cluster:hosts",
+            "the replica role is not built yet (mailbox replication: docs/multihost.md); "
+            "primary and backup_mx are",
+        )
     hosts.sort(key=lambda h: (h["preference"], h["name"]))
     this = next(h for h in hosts if h["name"] == me)
+    primary = next(h["name"] for h in hosts if "primary" in h["roles"])
+    others = [h for h in hosts if h["name"] != me]
     out["cluster"] = {
         "hosts": hosts,
         "roles": this["roles"],
-        "primary": next(h["name"] for h in hosts if "primary" in h["roles"]),
+        "primary": primary,
         "replica": next((h["name"] for h in hosts if "replica" in h["roles"]), ""),
+        # the MX hosts: the primary and the backup MXes, as senders try them
+        "mx": [h for h in hosts if {"primary", "backup_mx"} & set(h["roles"])],
+        # every other host: the primary delivers, the others hand mail over to it
+        "relay_to": "" if me == primary else primary,
+        # the other hosts' addresses: mail they hand over was judged there by the same
+        # checks (no milters, no greylisting again here), and they are never banned
+        "peers": [a for h in others for a in h["ipv4"] + h["ipv6"]],
     }
+    out["fail2ban"]["ignoreip"] = [*out["fail2ban"]["ignoreip"], *out["cluster"]["peers"]]
+    # a key made on another host gets a selector of its own (two hosts making this month's
+    # key would publish two different keys under one name)
+    label = me.split(".", 1)[0]
+    out["dkim"]["selector_prefix"] = "" if me == primary else f"{label}-"
     # the policy every mail domain serves: every MX host, or enforcing senders refuse the
     # others; LF-separated (RFC 8461's grammar allows LF beside CRLF); its id changes
     # whenever the policy does
     sts = out["dns"]["mta_sts"]
-    mx = "".join(f"mx: {h['name']}\n" for h in sorted(hosts, key=lambda h: h["name"]))
+    mx = "".join(
+        f"mx: {h['name']}\n" for h in sorted(out["cluster"]["mx"], key=lambda h: h["name"])
+    )
     sts["policy"] = f"version: STSv1\nmode: {sts['mode']}\n{mx}max_age: {sts['max_age']}\n"
     sts["id"] = hashlib.sha256(sts["policy"].encode()).hexdigest()[:20]
 

@@ -49,10 +49,10 @@ def _now():
     return datetime.datetime.now(datetime.UTC)
 
 
-def _new_selector(now=None, taken=()):
+def _new_selector(now=None, taken=(), prefix=""):
     """The selector a key made now gets: ``s`` + year + month, and a letter when that one
-    is taken."""
-    base = (now or _now()).strftime("s%Y%m")
+    is taken; after ``prefix`` (a host other than the primary: its first label and ``-``)."""
+    base = prefix + (now or _now()).strftime("s%Y%m")
     for suffix in ["", *"bcdefghijklmnopqrstuvwxyz"]:
         if base + suffix not in taken:
             return base + suffix
@@ -119,7 +119,8 @@ def next_selector(domain, key_dir=None):
 
         salt mx1 mailserver_dkim.next_selector example.com
     """
-    return _new_selector(taken=selectors(domain, key_dir)["selectors"])
+    prefix = _dkim().get("selector_prefix", "")
+    return _new_selector(taken=selectors(domain, key_dir)["selectors"], prefix=prefix)
 
 
 def _ids(user):

@@ -141,7 +141,7 @@ def record_set(settings=None, dkim=None):
             out.append(_record(name, "CAA", f'0 issue "{acme["caa"]}"', ttl, match="contains"))
     sts = f"v=STSv1; id={dns['mta_sts']['id']}"
     for domain in domains:
-        for each in hosts:
+        for each in settings["cluster"]["mx"]:
             mx = f"{each['preference']} {each['name']}."
             out.append(_record(domain, "MX", mx, ttl, match="contains"))
         out.append(_record(domain, "TXT", dns["spf"], ttl, f"SPF {domain}", "v=spf1", "exact"))

@@ -154,9 +154,12 @@ def _cert_check(settings):
 
 def _fetch_policy(settings, name, ip):
     """GET the MTA-STS policy from ``ip`` as a sender does for ``name`` (SNI, host name
-    checked), trusting exactly the certificate deployed here: whether the chain reaches a
+    checked), trusting exactly the certificate deployed here (on another host of a cluster:
+    the one the primary, which serves the policy, published): whether the chain reaches a
     CA senders trust is the CA's part, checked by the certificate items."""
-    ctx = ssl.create_default_context(cafile=settings["tls"]["cert_file"])
+    relayed = settings["cluster"]["relay_to"]
+    cafile = settings["postfix"]["anchor_file"] if relayed else settings["tls"]["cert_file"]
+    ctx = ssl.create_default_context(cafile=cafile)
     ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     request = f"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n"
     raw = socket.create_connection((ip, settings["ports"]["https"]), timeout=10)

@@ -48,13 +48,15 @@ def _answer_the_store(host: str, local: bool) -> str:
     return state
 
 
-def converge(conf_dir: Path, tgt: str = "mx*", passes: list | None = None) -> tuple[int, dict]:
-    """Highstate through the master, initialize or unlock the store when it asks for it,
-    highstate again (each highstate's return appended to ``passes`` when given)."""
+def converge(
+    conf_dir: Path, tgt: str = "mx*", passes: list | None = None, host: str = "mx1"
+) -> tuple[int, dict]:
+    """Highstate through the master, initialize or unlock ``host``'s store when it asks for
+    it, highstate again (each highstate's return appended to ``passes`` when given)."""
     rc, data = master.apply(conf_dir, tgt)
     if passes is not None:
         passes.append(data)
-    state = _answer_the_store("mx1", local=False)
+    state = _answer_the_store(host, local=False)
     if rc != 0 or state in ("uninitialized", "locked"):
         rc, data = master.apply(conf_dir, tgt)
         if passes is not None:

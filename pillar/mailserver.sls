@@ -116,3 +116,5 @@ mailserver:
 # can be built from them: `salt-run mine.get mx1 mailserver_dkim.public_keys`.
 mine_functions:
   mailserver_dkim.public_keys: []
+  # each host's certificate: the other hosts of a cluster verify it (docs/multihost.md)
+  mailserver_cluster.certificate: []

@@ -35,7 +35,7 @@ SECOND_LAB = (
     "test_firewall.py",
     "test_hardening.py",
     "test_load.py",
-    "test_spam.py",
+    "test_multihost.py",
     "test_tls_scan.py",
     "test_webmail.py",
 )

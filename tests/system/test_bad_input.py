@@ -110,6 +110,20 @@ BAD = [
         "mailserver:mailboxes:alice@example.com:quota",
         "is not a size",
     ),
+    # the cluster: another host without its addresses
+    (
+        "cluster-addresses",
+        {
+            "cluster": {
+                "hosts": {
+                    "mx1.example.com": {"roles": ["primary"]},
+                    "mx2.example.com": {"roles": ["backup_mx"]},
+                }
+            }
+        },
+        "mailserver:cluster:hosts:mx2.example.com",
+        "another host needs its addresses",
+    ),
     # aliases
     (
         "alias-loop",

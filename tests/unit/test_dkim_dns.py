@@ -69,6 +69,8 @@ def test_selector_of_a_date():
     dkim = load("mailserver_dkim")
     when = datetime.datetime(2026, 11, 25, tzinfo=datetime.UTC)
     assert dkim._new_selector(when) == "s202611"
+    # another host of a cluster: its own names (two hosts never publish two keys under one)
+    assert dkim._new_selector(when, taken=["mx2-s202611"], prefix="mx2-") == "mx2-s202611b"
 
 
 def test_records_name_every_domain_and_selector(minion, model):
@@ -162,7 +164,7 @@ def test_tlsa_is_the_sha256_of_the_certificates_public_key(tmp_path):
 def test_the_records_name_every_mail_host_and_the_clients_find_the_primary(minion, model):
     hosts = {
         "mx1.example.com": {"roles": ["primary"]},
-        "mx2.example.com": {"roles": ["backup_mx", "replica"], "ipv4": ["198.51.100.11"],
+        "mx2.example.com": {"roles": ["backup_mx"], "ipv4": ["198.51.100.11"],
                             "ipv6": ["2001:db8:100::11"]},
     }  # fmt: skip
     settings = model(cluster={"hosts": hosts}, tls={"cert_file": "/nonexistent"})

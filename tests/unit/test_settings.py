@@ -326,7 +326,7 @@ def test_the_upgrade_guards_probe_mailbox_is_reserved(model):
 
 CLUSTER = {
     "mx1.example.com": {"roles": ["primary"]},
-    "mx2.example.com": {"roles": ["replica", "backup_mx"], "ipv4": ["198.51.100.11"]},
+    "mx2.example.com": {"roles": ["backup_mx"], "ipv4": ["198.51.100.11"]},
     "mx3.example.net": {"roles": ["backup_mx"], "preference": 30, "ipv6": ["2001:db8:100::13"]},
 }
 
@@ -356,12 +356,35 @@ def test_the_cluster_is_this_host_alone_unless_pillar_names_its_hosts(model):
         ("mx3.example.net", 30),
     ]
     assert cluster["hosts"][0]["ipv4"] == ["198.51.100.10"]  # this host's: dns:addresses
-    assert cluster["hosts"][1]["roles"] == ["backup_mx", "replica"]
-    assert (cluster["primary"], cluster["replica"]) == ("mx1.example.com", "mx2.example.com")
+    assert cluster["hosts"][1]["roles"] == ["backup_mx"]
+    assert (cluster["primary"], cluster["replica"]) == ("mx1.example.com", "")
     # every MX host is in the MTA-STS policy (enforcing senders refuse any other)
     policy = out["dns"]["mta_sts"]["policy"]
     assert "mx: mx1.example.com\nmx: mx2.example.com\nmx: mx3.example.net\n" in policy
     assert out["dns"]["mta_sts"]["id"] != model()["dns"]["mta_sts"]["id"]
+    # the primary delivers; the other hosts' mail is trusted here, and they are never banned
+    assert cluster["relay_to"] == "" and out["dkim"]["selector_prefix"] == ""
+    assert cluster["peers"] == ["198.51.100.11", "2001:db8:100::13"]
+    assert {"198.51.100.11", "2001:db8:100::13"} <= set(out["fail2ban"]["ignoreip"])
+    assert alone["peers"] == [] and alone["relay_to"] == ""
+
+
+def test_a_host_other_than_the_primary_hands_mail_over_to_it(model):
+    hosts = {**CLUSTER, "mx1.example.com": {"roles": ["primary"], "ipv4": ["198.51.100.10"]}}
+    own = {"addresses": {"ipv4": ["198.51.100.13"], "ipv6": ["2001:db8:100::13"]}}
+    out = model(hostname="mx3.example.net", cluster={"hosts": hosts}, dns=own)
+    cluster = out["cluster"]
+    assert cluster["relay_to"] == "mx1.example.com"
+    assert cluster["roles"] == ["backup_mx"]
+    assert cluster["peers"] == ["198.51.100.10", "198.51.100.11"]
+    # its DKIM keys get selectors of their own (no two hosts publish one name)
+    assert out["dkim"]["selector_prefix"] == "mx3-"
+
+
+def test_a_replica_is_refused_until_replication_is_built(model):
+    hosts = {**CLUSTER, "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]}}
+    with pytest.raises(Exception, match="cluster:hosts: the replica role is not built yet"):
+        model(cluster={"hosts": hosts})
 
 
 @pytest.mark.parametrize(
@@ -372,11 +395,14 @@ def test_the_cluster_is_this_host_alone_unless_pillar_names_its_hosts(model):
          "pillar mailserver:cluster:hosts: this host, mx1.example.com, is not one of them"),
         ({**CLUSTER, "mx2.example.com": {"roles": ["backup_mx"]}},
          "pillar mailserver:cluster:hosts:mx2.example.com: another host needs its addresses"),
+        ({**CLUSTER, "mx2.example.com": {"roles": ["backup_mx"], "ipv4": ["198.51.100.10"]}},
+         "pillar mailserver:cluster:hosts:mx2.example.com: 198.51.100.10 is this host's own"),
         ({**CLUSTER, "mx3.example.net": {"roles": ["primary"], "ipv4": ["198.51.100.13"]}},
          "pillar mailserver:cluster:hosts: 2 hosts are primary (one is)"),
         ({"mx1.example.com": {"roles": ["replica"]}},
          "pillar mailserver:cluster:hosts: 0 hosts are primary (one is)"),
-        ({**CLUSTER, "mx3.example.net": {"roles": ["replica"], "ipv4": ["198.51.100.13"]}},
+        ({**CLUSTER, "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]},
+          "mx3.example.net": {"roles": ["replica"], "ipv4": ["198.51.100.13"]}},
          "pillar mailserver:cluster:hosts: 2 hosts are replica (one at most)"),
         ({"mx1.example.com": {"roles": ["primary", "replica"]}},
          "pillar mailserver:cluster:hosts:mx1.example.com:roles: the primary has no other role"),

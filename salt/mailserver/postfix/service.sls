@@ -39,6 +39,7 @@ mailserver-postfix-service-running:
       - service: mailserver-dovecot-service-running
     - watch:
       - file: mailserver-postfix-config-file-managed
+      - file: mailserver-postfix-config-file-managed-cluster
       - file: mailserver-postfix-config-file-managed-chroot-resolv-conf
       - sls: {{ tplroot }}.tls
       - mailserver_db: mailserver-mariadb-database-reader-present
