@@ -757,6 +757,52 @@ ROLES = ("primary", "replica", "backup_mx")
 _HOST_KEYS = ("roles", "preference", "ipv4", "ipv6")
 
 
+def _cluster_host(name, host, me, own):
+    """One host of ``cluster:hosts``, checked: its name, roles, MX preference and addresses
+    (this host's default to its own; another host's must be given and not be this one's)."""
+    key = f"cluster:hosts:{name}"
+    if not is_hostname(name):
+        raise PillarError("cluster:hosts", f"{name!r} is not a fully qualified host name")
+    name = name.lower().rstrip(".")
+    if not isinstance(host, dict):
+        raise PillarError(key, f"must be a mapping, not {type(host).__name__}")
+    for k in host:
+        if k not in _HOST_KEYS:
+            raise PillarError(f"{key}:{k}", f"unknown key (one of {', '.join(_HOST_KEYS)})")
+    roles = host.get("roles")
+    if not isinstance(roles, list) or not roles:
+        raise PillarError(f"{key}:roles", f"a list of one or more of {', '.join(ROLES)}")
+    for role in roles:
+        if role not in ROLES:
+            raise PillarError(f"{key}:roles", f"{role!r} is not one of {', '.join(ROLES)}")
+    if "primary" in roles and len(roles) > 1:
+        raise PillarError(f"{key}:roles", "the primary has no other role")
+    preference = host.get("preference", 10 if "primary" in roles else 20)
+    if type(preference) is not int or not 0 <= preference <= 65535:
+        raise PillarError(f"{key}:preference", f"{preference!r} is not 0..65535")
+    addresses = {}
+    for family, version in (("ipv4", 4), ("ipv6", 6)):
+        listed = host.get(family, [])
+        if not isinstance(listed, list):
+            raise PillarError(f"{key}:{family}", f"must be list, not {type(listed).__name__}")
+        for i, value in enumerate(listed):
+            _address(f"{key}:{family}:{i}", value, version)
+        addresses[family] = [str(ipaddress.ip_address(a)) for a in listed]
+    checked = {"name": name, "roles": sorted(roles), "preference": preference}
+    if name == me:
+        return {**checked, **{f: addresses[f] or own[f] for f in addresses}}
+    listed = addresses["ipv4"] + addresses["ipv6"]
+    if not listed:
+        raise PillarError(key, "another host needs its addresses (ipv4, ipv6)")
+    for a in listed:  # the same pillar on a host whose own name was not set apart
+        if a in own["ipv4"] + own["ipv6"]:
+            raise PillarError(
+                key, f"{a} is this host's own address, and this host is {me}: "
+                "is hostname right here (each host its own name)?"
+            )  # fmt: skip
+    return {**checked, **addresses}
+
+
 def _derive_cluster(out):
     """Every mail host of the domains with its roles, MX preference and addresses, sorted
     as senders try them; this host's roles. One host when pillar names none."""
@@ -766,48 +812,7 @@ def _derive_cluster(out):
         raise PillarError("cluster:hosts", f"must be a mapping, not {type(given).__name__}")
     if not given:
         given = {me: {"roles": ["primary"]}}
-    hosts = []
-    for name, host in given.items():
-        key = f"cluster:hosts:{name}"
-        if not is_hostname(name):
-            raise PillarError("cluster:hosts", f"{name!r} is not a fully qualified host name")
-        name = name.lower().rstrip(".")
-        if not isinstance(host, dict):
-            raise PillarError(key, f"must be a mapping, not {type(host).__name__}")
-        for k in host:
-            if k not in _HOST_KEYS:
-                raise PillarError(f"{key}:{k}", f"unknown key (one of {', '.join(_HOST_KEYS)})")
-        roles = host.get("roles")
-        if not isinstance(roles, list) or not roles:
-            raise PillarError(f"{key}:roles", f"a list of one or more of {', '.join(ROLES)}")
-        for role in roles:
-            if role not in ROLES:
-                raise PillarError(f"{key}:roles", f"{role!r} is not one of {', '.join(ROLES)}")
-        if "primary" in roles and len(roles) > 1:
-            raise PillarError(f"{key}:roles", "the primary has no other role")
-        preference = host.get("preference", 10 if "primary" in roles else 20)
-        if type(preference) is not int or not 0 <= preference <= 65535:
-            raise PillarError(f"{key}:preference", f"{preference!r} is not 0..65535")
-        addresses = {}
-        for family, version in (("ipv4", 4), ("ipv6", 6)):
-            listed = host.get(family, [])
-            if not isinstance(listed, list):
-                raise PillarError(f"{key}:{family}", f"must be list, not {type(listed).__name__}")
-            for i, value in enumerate(listed):
-                _address(f"{key}:{family}:{i}", value, version)
-            addresses[family] = [str(ipaddress.ip_address(a)) for a in listed]
-        if name == me:
-            addresses = {f: addresses[f] or own[f] for f in addresses}
-        elif not addresses["ipv4"] + addresses["ipv6"]:
-            raise PillarError(key, "another host needs its addresses (ipv4, ipv6)")
-        else:  # the same pillar on a host whose own name was not set apart
-            for a in addresses["ipv4"] + addresses["ipv6"]:
-                if a in own["ipv4"] + own["ipv6"]:
-                    raise PillarError(
-                        key, f"{a} is this host's own address, and this host is {me}: "
-                        "is hostname right here (each host its own name)?"
-                    )  # fmt: skip
-        hosts.append({"name": name, "roles": sorted(roles), "preference": preference, **addresses})
+    hosts = [_cluster_host(name, host, me, own) for name, host in given.items()]
     names = [h["name"] for h in hosts]
     if len(set(names)) != len(names):
         raise PillarError("cluster:hosts", "a host is named twice")

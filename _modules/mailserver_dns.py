@@ -88,10 +88,10 @@ CLIENT_SERVICES = (("submissions", "submissions"), ("submission", "submission"),
 def _client_records(domain, settings, primary, ttl):
     """What mail clients look up to set themselves up: the autoconfig and autodiscover
     hosts, and the SRV records of submission and IMAP (all on the primary)."""
-    addrs, host = {f: primary[f] for f in ("ipv4", "ipv6")}, primary["name"]
+    host = primary["name"]
     out = []
     for prefix in ("autoconfig", "autodiscover"):
-        out += _address_records(f"{prefix}.{domain}", addrs, ttl)
+        out += _address_records(f"{prefix}.{domain}", primary, ttl)
     for service, port in CLIENT_SERVICES:
         value = f"0 1 {settings['ports'][port]} {host}."
         out.append(_record(f"_{service}._tcp.{domain}", "SRV", value, ttl, match="exact"))
@@ -123,13 +123,13 @@ def record_set(settings=None, dkim=None):
     hosts = settings["cluster"]["hosts"]
     # what clients use (the webmail, MTA-STS, autoconfiguration) is on the primary
     primary = next(h for h in hosts if h["name"] == settings["cluster"]["primary"])
-    ttl, addrs = dns["ttl"], {f: primary[f] for f in ("ipv4", "ipv6")}
+    ttl = dns["ttl"]
     out = []
     for each in hosts:
         out += _address_records(each["name"], each, ttl)
     web = settings["webmail"]
     if web["enabled"] and web["name"] != host:
-        out += _address_records(web["name"], addrs, ttl)
+        out += _address_records(web["name"], primary, ttl)
     # DANE for mail coming in on port 25 (meaningful once the zone is DNSSEC-signed)
     cert = certificate(settings["tls"]["cert_file"])
     if cert:
@@ -156,7 +156,7 @@ def record_set(settings=None, dkim=None):
         out.append(
             _record(f"_mta-sts.{domain}", "TXT", sts, ttl, f"MTA-STS {domain}", "v=STSv1", "exact")
         )
-        out += _address_records(f"mta-sts.{domain}", addrs, ttl)
+        out += _address_records(f"mta-sts.{domain}", primary, ttl)
         if settings["autoconfig"]["enabled"]:
             out += _client_records(domain, settings, primary, ttl)
         rua = dns["tlsrpt_rua"] or f"mailto:postmaster@{domain}"
