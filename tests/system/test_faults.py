@@ -64,8 +64,9 @@ class Batch:
         (sent); the peer or mx1 deferred it at least once (4xx, no connection, a local
         delivery that failed for now); either bounced it (5xx)."""
         out = {"sent": set(), "deferred": set(), "bounced": set()}
+        self.logs = {}
         for host in ("peer", "mx1"):
-            log = self.lab.sh(
+            log = self.logs[host] = self.lab.sh(
                 host,
                 f"journalctl -q -o cat --since @{self.since} -t postfix/cleanup "
                 "-t postfix/smtp -t postfix/lmtp -t postfix/bounce",
@@ -150,12 +151,32 @@ class Batch:
             "lost": self.sent - len(trace["bounced"]) - len(found),
         }
         report_row("faults", COLUMNS, row)
-        return {**row, "bounced": sorted(trace["bounced"])}
+        odd = sorted(
+            n for n in range(1, self.sent + 1)
+            if found[n] > 1 or (not found[n] and n not in trace["bounced"])
+        )  # fmt: skip
+        return {**row, "bounced": sorted(trace["bounced"]), "odd": self.story(odd)}
+
+    def story(self, numbers: list[int]) -> dict[int, list[str]]:
+        """The MTAs' log lines of each of ``numbers`` (by queue id, on the peer and mx1): why
+        a message came twice, in the failure's own words."""
+        out = {}
+        for n in numbers:
+            lines = []
+            for host, log in self.logs.items():
+                mid = f"message-id=<{self.tag}.{n}@peer>"
+                qids = {line.split(":")[0] for line in log.splitlines() if mid in line}
+                lines += [f"{host}: {x}" for x in log.splitlines() if x.split(":")[0] in qids]
+            out[n] = lines
+        return out
 
 
 def assert_whole(row: dict) -> None:
     """What every fault must leave: nothing bounced, lost or delivered twice."""
-    assert row["bounced"] == [] and row["lost"] == 0 and row["duplicated"] == 0, row
+    assert row["bounced"] == [] and row["lost"] == 0 and row["duplicated"] == 0, (
+        f"bounced {row['bounced']}, lost {row['lost']}, duplicated {row['duplicated']}: "
+        f"{row['odd']}"
+    )
 
 
 def run_fault(lab, fault, inject, recover):
