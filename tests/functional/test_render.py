@@ -527,3 +527,18 @@ def test_borgmatic_backs_up_the_ciphertext_and_keeps_every_secret_in_files(modul
 def test_backups_off_install_nothing(modules):
     ours = [c["__id__"] for c in low(modules, "mailserver.backup") if "backup" in c["__sls__"]]
     assert ours == ["mailserver-backup-service-timer-dead"]
+
+
+def test_a_backup_mx_relays_to_the_primary_and_waits_for_its_certificate(modules):
+    hosts = {
+        "mx0.example.com": {"roles": ["primary"], "ipv4": ["198.51.100.9"]},
+        "mx1.example.com": {"roles": ["backup_mx"]},
+    }
+    pillar = {"mailserver": {"cluster": {"hosts": hosts}}}
+    main_cf = rendered(modules, "mailserver.postfix.config", "/etc/postfix/main.cf", pillar)
+    assert "relay_transport = smtp:[mx0.example.com]:25\n" in main_cf
+    assert "virtual_mailbox_domains =\n" in main_cf  # nothing delivered here
+    # the primary has published no certificate in the mine: the run says so, by name
+    ids = {c["__id__"]: c for c in low(modules, "mailserver.postfix.config", pillar)}
+    fail = ids["mailserver-postfix-config-test-fail-without-changes-cluster-primary"]
+    assert "the primary, mx0.example.com, has published no certificate" in fail["comment"]

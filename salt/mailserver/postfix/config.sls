@@ -64,7 +64,8 @@ mailserver-postfix-config-file-managed-cluster:
 
 mailserver-postfix-config-test-fail-without-changes-cluster-primary:
   test.fail_without_changes:
-    - name: >-
+    - name: cluster-primary
+    - comment: >-
         the primary, {{ cluster.relay_to }}, has published no certificate in the Salt mine:
         apply the primary first, through the salt-master, with mine_functions set as
         pillar.example does (a cluster's hosts learn each other's certificates there)
