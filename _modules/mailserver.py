@@ -973,6 +973,22 @@ def _derive_dovecot(out):
         dovecot["pkgs"] = list(dict.fromkeys([*dovecot["pkgs"], *dovecot["fts"]["pkgs"]]))
 
 
+def _mount_unit(path):
+    """The name of systemd's mount unit for ``path`` (``systemd-escape --path --suffix=mount``):
+    ``/mail/decrypted-mail`` is ``mail-decrypted\\x2dmail.mount``."""
+
+    def escape(part):
+        return "".join(
+            chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in ":_.") else f"\\x{b:02x}"
+            for b in part.encode()
+        )
+
+    name = "-".join(escape(p) for p in path.split("/") if p)
+    if name.startswith("."):
+        name = "\\x2e" + name[1:]
+    return (name or "-") + ".mount"
+
+
 def _derive_store(out):
     """The mailbox layout (one pattern, read by Dovecot and by the accounts module) and what
     the unlock makes inside the store."""
@@ -984,6 +1000,9 @@ def _derive_store(out):
     # what else keeps personal data (Bayes tokens, fuzzy hashes, greylist triplets, senders'
     # counters) lives inside the store too
     mount = store["mount_point"].rstrip("/")
+    # the mount's unit, which systemd makes while the store is mounted: the store's services
+    # are ordered after it, so a shutdown stops them before it unmounts the store
+    store["mount_unit"] = _mount_unit(mount)
     out["redis"]["dir"] = f"{mount}/redis"
     out["postgrey"]["dbdir"] = f"{mount}/postgrey"
     out["postfwd"]["dir"] = f"{mount}/postfwd"

@@ -542,3 +542,14 @@ def test_a_backup_mx_relays_to_the_primary_and_waits_for_its_certificate(modules
     ids = {c["__id__"]: c for c in low(modules, "mailserver.postfix.config", pillar)}
     fail = ids["mailserver-postfix-config-test-fail-without-changes-cluster-primary"]
     assert "the primary, mx0.example.com, has published no certificate" in fail["comment"]
+
+
+def test_the_store_s_services_stop_before_the_store_is_unmounted(modules):
+    """The bug: a reboot unmounted the store while Dovecot was still saving a delivery;
+    LMTP answered 451 after the message was written, and Postfix's retry delivered it twice.
+    Each service is ordered after the store's mount unit, so a shutdown stops it first."""
+    for unit in ("dovecot.service", "postfix@-.service"):
+        path = f"/etc/systemd/system/{unit}.d/mailserver-store.conf"
+        text = rendered(modules, "mailserver.store.config", path)
+        assert "After=mail-decrypted\\x2dmail.mount\n" in text, text
+        assert "ConditionPathIsMountPoint=/mail/decrypted-mail\n" in text

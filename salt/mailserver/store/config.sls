@@ -40,6 +40,7 @@ mailserver-store-config-file-managed-dropins:
     - template: jinja
     - defaults:
         mount_point: {{ store.mount_point }}
+        mount_unit: {{ store.mount_unit | json }}
     - makedirs: true
 
 mailserver-store-config-cmd-run-daemon-reload:
