@@ -26,6 +26,7 @@ import ipaddress
 import json
 import os
 import re
+import string
 import sys
 
 import yaml
@@ -977,10 +978,11 @@ def _mount_unit(path):
     """The name of systemd's mount unit for ``path`` (``systemd-escape --path --suffix=mount``):
     ``/mail/decrypted-mail`` is ``mail-decrypted\\x2dmail.mount``."""
 
-    def escape(part):
+    kept = string.ascii_letters + string.digits + ":_."
+
+    def escape(part):  # byte by byte (UTF-8), as systemd does
         return "".join(
-            chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in ":_.") else f"\\x{b:02x}"
-            for b in part.encode()
+            c if c in kept else f"\\x{ord(c):02x}" for c in part.encode().decode("latin-1")
         )
 
     name = "-".join(escape(p) for p in path.split("/") if p)

@@ -64,9 +64,9 @@ class Batch:
         (sent); the peer or mx1 deferred it at least once (4xx, no connection, a local
         delivery that failed for now); either bounced it (5xx)."""
         out = {"sent": set(), "deferred": set(), "bounced": set()}
-        self.logs = {}
+        self.logs = {}  # each host's log, and its queue ids' numbers (for story())
         for host in ("peer", "mx1"):
-            log = self.logs[host] = self.lab.sh(
+            log = self.lab.sh(
                 host,
                 f"journalctl -q -o cat --since @{self.since} -t postfix/cleanup "
                 "-t postfix/smtp -t postfix/lmtp -t postfix/bounce",
@@ -78,6 +78,7 @@ class Batch:
                     rf"(\w+): message-id=<{re.escape(self.tag)}\.(\d+)@peer>", log
                 )
             }
+            self.logs[host] = (log, numbers)
             for qid, family, relay, status in re.findall(
                 r"(\w+): to=<[^>]*\+(ipv\d)@[^>]*>, (?:orig_to=<[^>]*>, )?relay=([^,]*),.* "
                 r"status=(\w+)",
@@ -158,16 +159,14 @@ class Batch:
         return {**row, "bounced": sorted(trace["bounced"]), "odd": self.story(odd)}
 
     def story(self, numbers: list[int]) -> dict[int, list[str]]:
-        """The MTAs' log lines of each of ``numbers`` (by queue id, on the peer and mx1): why
-        a message came twice, in the failure's own words."""
-        out = {}
-        for n in numbers:
-            lines = []
-            for host, log in self.logs.items():
-                mid = f"message-id=<{self.tag}.{n}@peer>"
-                qids = {line.split(":")[0] for line in log.splitlines() if mid in line}
-                lines += [f"{host}: {x}" for x in log.splitlines() if x.split(":")[0] in qids]
-            out[n] = lines
+        """The MTAs' log lines of each of ``numbers`` (by the queue ids trace() found, on the
+        peer and mx1): why a message was lost or came twice, in the failure's own words."""
+        out = {n: [] for n in numbers}
+        for host, (log, queued) in self.logs.items():
+            for line in log.splitlines():
+                n = queued.get(line.split(":")[0])
+                if n in out:
+                    out[n].append(f"{host}: {line}")
         return out
 
 
