@@ -824,12 +824,6 @@ def _derive_cluster(out):
         if not least <= count <= 1:
             raise PillarError("cluster:hosts", f"{count} hosts are {role} (one is)"
                               if least else f"{count} hosts are {role} (one at most)")  # fmt: skip
-    if any("replica" in h["roles"] for h in hosts):
-        raise PillarError(
-            "cluster:hosts",
-            "the replica role is not built yet (mailbox replication: docs/multihost.md); "
-            "primary and backup_mx are",
-        )
     hosts.sort(key=lambda h: (h["preference"], h["name"]))
     this = next(h for h in hosts if h["name"] == me)
     primary = next(h["name"] for h in hosts if "primary" in h["roles"])
@@ -848,6 +842,18 @@ def _derive_cluster(out):
         "peers": [a for h in others for a in h["ipv4"] + h["ipv6"]],
     }
     out["fail2ban"]["ignoreip"] = [*out["fail2ban"]["ignoreip"], *out["cluster"]["peers"]]
+    # mailbox replication: the primary and the replica are each other's partner; doveadm's
+    # port is open to the partner alone
+    replica = out["cluster"]["replica"]
+    partner = {primary: replica, replica: primary}.get(me, "") if replica else ""
+    out["cluster"]["partner"] = partner
+    if partner:
+        other = next(h for h in hosts if h["name"] == partner)
+        port = out["dovecot"]["replication"]["port"]
+        out["firewall"]["allow"] = [
+            *out["firewall"]["allow"],
+            *({"port": port, "proto": "tcp", "from": a} for a in other["ipv4"] + other["ipv6"]),
+        ]
     # a key made on another host gets a selector of its own (two hosts making this month's
     # key would publish two different keys under one name)
     label = me.split(".", 1)[0]

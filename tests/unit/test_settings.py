@@ -381,10 +381,15 @@ def test_a_host_other_than_the_primary_hands_mail_over_to_it(model):
     assert out["dkim"]["selector_prefix"] == "mx3-"
 
 
-def test_a_replica_is_refused_until_replication_is_built(model):
+def test_the_primary_and_the_replica_are_each_others_partner(model):
     hosts = {**CLUSTER, "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]}}
-    with pytest.raises(Exception, match="cluster:hosts: the replica role is not built yet"):
-        model(cluster={"hosts": hosts})
+    out = model(cluster={"hosts": hosts})
+    assert out["cluster"]["partner"] == "mx2.example.com"
+    # doveadm's port open to the partner alone
+    assert {"port": 12345, "proto": "tcp", "from": "198.51.100.11"} in out["firewall"]["allow"]
+    # only the primary and the backup MXes are MX hosts
+    assert [h["name"] for h in out["cluster"]["mx"]] == ["mx1.example.com", "mx3.example.net"]
+    assert model(cluster={"hosts": CLUSTER})["cluster"]["partner"] == ""
 
 
 @pytest.mark.parametrize(
