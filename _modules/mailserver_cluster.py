@@ -5,6 +5,10 @@ and a host that hands mail over to the primary verifies the primary's TLS agains
 (:py:func:`certificate_of`). Nothing secret passes here.
 """
 
+import json
+import os
+import secrets
+
 from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "mailserver_cluster"
@@ -77,3 +81,47 @@ def mine_current():
     """
     own = certificate()
     return not own or _published().get(own["host"]) == own["pem"]
+
+
+def _replication():
+    settings = __salt__["mailserver.current"]()
+    partner = settings["cluster"]["partner"]
+    if not partner:
+        raise CommandExecutionError("this host replicates no mailboxes (cluster:hosts)")
+    return settings, settings["dovecot"]["replication"]["secret_file"]
+
+
+def replication_secret_export():
+    """
+    The replication secret (Dovecot's doveadm_password), made here on the primary when there
+    is none, sealed to the master's key: the job's return holds ciphertext only. Called by
+    ``salt-run mailserver.pair_replica``, which hands it on sealed to the replica's key.
+    """
+    settings, path = _replication()
+    if settings["cluster"]["primary"] != settings["hostname"]:
+        raise CommandExecutionError("the replication secret is made on the primary")
+    text = __utils__["mailserver_secret.read"](path)
+    if not text:
+        text = f"doveadm_password = {secrets.token_urlsafe(32)}"
+        __utils__["mailserver_secret.write"](path, text + "\n")
+    master_pub = os.path.join(__opts__["pki_dir"], "minion_master.pub")
+    return __utils__["mailserver_seal.seal"](master_pub, json.dumps({"conf": text}).encode())
+
+
+def replication_secret_import(sealed):
+    """
+    Write the replication secret the master sealed to this minion's key (``salt-run
+    mailserver.pair_replica``); True when it changed.
+    """
+    _, path = _replication()
+    key_path = os.path.join(__opts__["pki_dir"], "minion.pem")
+    try:
+        text = json.loads(__utils__["mailserver_seal.unseal"](key_path, sealed))["conf"]
+    except (ValueError, KeyError, TypeError):
+        raise CommandExecutionError("the sealed secret is not for this minion") from None
+    if not text.startswith("doveadm_password = ") or "\n" in text:
+        raise CommandExecutionError("the sealed secret is not a replication secret")
+    if __utils__["mailserver_secret.read"](path) == text:
+        return False
+    __utils__["mailserver_secret.write"](path, text + "\n")
+    return True

@@ -368,6 +368,34 @@ def unlock(tgt, tgt_type="glob"):
     return result
 
 
+def pair_replica(primary, replica):
+    """
+    Give the replica the primary's mailbox replication secret (Dovecot's doveadm password,
+    made on the primary): the primary sends it sealed to the master's key, the master
+    seals it to the replica's key; job returns and events carry ciphertext only. Then apply
+    both hosts (docs/multihost.md).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run mailserver.pair_replica mx1 mx2
+    """
+    ret = _local().cmd(primary, "mailserver_cluster.replication_secret_export", timeout=60)
+    sealed = ret.get(primary)
+    if not isinstance(sealed, dict):
+        return {"paired": False, "error": f"{primary}: {sealed}"}
+    secret = _unseal_from(sealed)
+    kwarg = {"sealed": _seal(replica, json.dumps(secret))}
+    ret = _local().cmd(
+        replica, "mailserver_cluster.replication_secret_import", kwarg=kwarg, timeout=60
+    )
+    changed = ret.get(replica)
+    if not isinstance(changed, bool):
+        return {"paired": False, "error": f"{replica}: {changed}"}
+    return {"paired": True, "changed": changed}
+
+
 def restart_dependents(minion):
     """
     Restart the services that use the store on ``minion``, in order, check that they run,

@@ -553,3 +553,24 @@ def test_the_store_s_services_stop_before_the_store_is_unmounted(modules):
         text = rendered(modules, "mailserver.store.config", path)
         assert "After=mail-decrypted\\x2dmail.mount\n" in text, text
         assert "ConditionPathIsMountPoint=/mail/decrypted-mail\n" in text
+
+
+def test_a_replica_pair_replicates_over_tls_and_waits_for_its_secret_and_partner(modules):
+    hosts = {
+        "mx1.example.com": {"roles": ["primary"]},
+        "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]},
+    }
+    pillar = {"mailserver": {"cluster": {"hosts": hosts}}}
+    conf = rendered(modules, "mailserver.dovecot.config", "/etc/dovecot/dovecot.conf", pillar)
+    assert "mail_plugins = $mail_plugins quota notify replication" in conf
+    assert "mail_replica = tcps:mx2.example.com:12345" in conf
+    assert "ssl_client_ca_file = /etc/dovecot/replication-ca.pem" in conf
+    assert "!include_try /etc/dovecot/private/replication.conf" in conf
+    # no certificate of the partner in the mine, no secret yet: the run says what to do
+    ids = {c["__id__"]: c for c in low(modules, "mailserver.dovecot.config", pillar)}
+    assert "mailserver-dovecot-config-test-fail-without-changes-replication-ca" in ids
+    secret = ids["mailserver-dovecot-config-test-fail-without-changes-replication-secret"]
+    assert "salt-run mailserver.pair_replica" in secret["name"]
+    # without a replica: none of it
+    plain = rendered(modules, "mailserver.dovecot.config", "/etc/dovecot/dovecot.conf")
+    assert "replication" not in plain and "mail_replica" not in plain

@@ -88,3 +88,46 @@ mailserver-dovecot-config-cmd-run-sievec:
       - sievec {{ dovecot.sieve_dir }}/learn
     - onchanges:
       - file: mailserver-dovecot-config-file-managed-sieve
+{%- set partner = mailserver.cluster.partner %}
+{%- if partner %}
+{%- set replication = dovecot.replication %}
+{%- set pem = salt["mailserver_cluster.certificate_of"](partner) %}
+
+# Mailbox replication with the partner (docs/multihost.md): its certificate, as the partner
+# published it in the mine, beside the system's CAs, is what doveadm's TLS is verified against
+{%- if pem %}
+mailserver-dovecot-config-file-managed-replication-ca:
+  file.managed:
+    - name: {{ replication.ca_file }}
+    - source: salt://{{ tplroot }}/dovecot/files/replication-ca.pem.jinja
+    - template: jinja
+    - context:
+        system_cas: {{ salt["file.read"]("/etc/ssl/certs/ca-certificates.crt") | json }}
+        pem: {{ pem | json }}
+    - user: root
+    - group: root
+    - mode: "0644"
+    - show_changes: false
+    - require_in:
+      - file: mailserver-dovecot-config-file-managed
+{%- else %}
+mailserver-dovecot-config-test-fail-without-changes-replication-ca:
+  test.fail_without_changes:
+    - name: >-
+        the partner, {{ partner }}, has published no certificate in the Salt mine: apply it
+        first, through the salt-master (docs/multihost.md)
+    - require_in:
+      - file: mailserver-dovecot-config-file-managed
+{%- endif %}
+{%- if not salt["file.file_exists"](replication.secret_file) %}
+
+# the shared secret is made on the primary and handed to the replica sealed, by the master
+mailserver-dovecot-config-test-fail-without-changes-replication-secret:
+  test.fail_without_changes:
+    - name: >-
+        no replication secret yet ({{ replication.secret_file }}): run
+        salt-run mailserver.pair_replica <primary> <replica> on the master, then apply again
+    - require_in:
+      - file: mailserver-dovecot-config-file-managed
+{%- endif %}
+{%- endif %}
