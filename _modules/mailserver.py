@@ -1004,7 +1004,13 @@ def _derive_store(out):
     root = store["mail_root"].rstrip("/")
     store["mailbox_dir"] = root + "/{domain}/{local}"
     store["removed_dir"] = root + "/.removed"
-    out["dovecot"]["home"] = store["mailbox_dir"].format(domain="%d", local="%n")
+    # Dovecot's view: the mailbox (mail, Sieve scripts, their log) inside the store; the
+    # user's home, which holds only locks and the delivery's duplicate list, on tmpfs beside
+    # the index locks: both are made with link(), which EncFS in paranoia mode refuses
+    # (replication's per-user lock, ~/.dovecot-sync.lock, among them)
+    dovecot = out["dovecot"]
+    dovecot["mailbox"] = store["mailbox_dir"].format(domain="%d", local="%n")
+    dovecot["home"] = dovecot["volatile_dir"].rstrip("/") + "/%d/%n"
     # what else keeps personal data (Bayes tokens, fuzzy hashes, greylist triplets, senders'
     # counters) lives inside the store too
     mount = store["mount_point"].rstrip("/")

@@ -23,5 +23,8 @@ mailserver-dovecot-clean-file-absent:
       - {{ dovecot.sql_file }}
       - {{ dovecot.tmpfiles_file }}
       - {{ dovecot.sieve_dir }}
+      - {{ dovecot.replication.ca_file }}
+      - {{ dovecot.replication.dropin_file }}
+      - {{ dovecot.replication.secret_file }}
     - require:
       - pkg: mailserver-dovecot-clean-pkg-removed

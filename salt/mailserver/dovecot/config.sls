@@ -3,6 +3,10 @@
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mailserver with context %}
 {%- set dovecot = mailserver.dovecot %}
+{#- the replication partner's certificate, as it published it in the mine (docs/multihost.md) #}
+{%- set partner = mailserver.cluster.partner %}
+{%- set replication = dovecot.replication %}
+{%- set pem = salt["mailserver_cluster.certificate_of"](partner) if partner else "" %}
 
 include:
   - {{ tplroot }}.dovecot.package
@@ -38,6 +42,7 @@ mailserver-dovecot-config-file-managed:
     - template: jinja
     - context:
         mailserver: {{ mailserver | json }}
+        partner_ca: {{ (pem != "") | json }}
     - user: root
     - group: root
     - mode: "0644"
@@ -88,46 +93,54 @@ mailserver-dovecot-config-cmd-run-sievec:
       - sievec {{ dovecot.sieve_dir }}/learn
     - onchanges:
       - file: mailserver-dovecot-config-file-managed-sieve
-{%- set partner = mailserver.cluster.partner %}
-{%- if partner %}
-{%- set replication = dovecot.replication %}
-{%- set pem = salt["mailserver_cluster.certificate_of"](partner) %}
 
-# Mailbox replication with the partner (docs/multihost.md): its certificate, as the partner
-# published it in the mine, beside the system's CAs, is what doveadm's TLS is verified against
+# Mailbox replication with the partner (docs/multihost.md): doveadm's TLS is verified
+# against the system's CAs and, once the partner has published it in the mine, its own
+# certificate (a self-signed one is trusted no other way); without a partner the file goes
+mailserver-dovecot-config-file-replication-ca:
 {%- if pem %}
-mailserver-dovecot-config-file-managed-replication-ca:
   file.managed:
     - name: {{ replication.ca_file }}
-    - source: salt://{{ tplroot }}/dovecot/files/replication-ca.pem.jinja
-    - template: jinja
-    - context:
-        system_cas: {{ salt["file.read"]("/etc/ssl/certs/ca-certificates.crt") | json }}
-        pem: {{ pem | json }}
+    - contents: {{ pem | json }}
     - user: root
     - group: root
     - mode: "0644"
-    - show_changes: false
-    - require_in:
-      - file: mailserver-dovecot-config-file-managed
 {%- else %}
-mailserver-dovecot-config-test-fail-without-changes-replication-ca:
-  test.fail_without_changes:
-    - name: >-
-        the partner, {{ partner }}, has published no certificate in the Salt mine: apply it
-        first, through the salt-master (docs/multihost.md)
+  file.absent:
+    - name: {{ replication.ca_file }}
+{%- endif %}
     - require_in:
       - file: mailserver-dovecot-config-file-managed
+
+mailserver-dovecot-config-file-replication-dropin:
+{%- if partner %}
+  file.managed:
+    - name: {{ replication.dropin_file }}
+    - source: salt://{{ tplroot }}/dovecot/files/replication-dropin.conf.jinja
+    - template: jinja
+    - makedirs: true
+    - user: root
+    - group: root
+    - mode: "0644"
+{%- else %}
+  file.absent:
+    - name: {{ replication.dropin_file }}
 {%- endif %}
-{%- if not salt["file.file_exists"](replication.secret_file) %}
+
+mailserver-dovecot-config-cmd-run-daemon-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: mailserver-dovecot-config-file-replication-dropin
+{%- if partner and not salt["file.file_exists"](replication.secret_file) %}
 
 # the shared secret is made on the primary and handed to the replica sealed, by the master
 mailserver-dovecot-config-test-fail-without-changes-replication-secret:
   test.fail_without_changes:
-    - name: >-
+    - name: replication-secret
+    - comment: >-
         no replication secret yet ({{ replication.secret_file }}): run
         salt-run mailserver.pair_replica <primary> <replica> on the master, then apply again
     - require_in:
       - file: mailserver-dovecot-config-file-managed
-{%- endif %}
 {%- endif %}

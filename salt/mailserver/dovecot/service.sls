@@ -15,8 +15,10 @@ mailserver-dovecot-service-running:
     - require:
       # never on the bare mount point: only once the store is unlocked
       - mailserver_store: mailserver-store-service-unlocked
+      - cmd: mailserver-dovecot-config-cmd-run-daemon-reload
     - watch:
       - file: mailserver-dovecot-config-file-managed
+      - file: mailserver-dovecot-config-file-replication-ca
       - cmd: mailserver-dovecot-config-cmd-run-sievec
       - sls: {{ tplroot }}.tls
       - mailserver_db: mailserver-mariadb-database-reader-present
