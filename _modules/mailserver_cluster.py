@@ -84,7 +84,8 @@ def mine_current():
 
 
 def _replication():
-    settings = __salt__["mailserver.current"]()
+    # the pillar as the master serves it now: pairing comes before the first highstate
+    settings = __salt__["mailserver.settings"]()
     partner = settings["cluster"]["partner"]
     if not partner:
         raise CommandExecutionError("this host replicates no mailboxes (cluster:hosts)")
@@ -104,6 +105,7 @@ def replication_secret_export():
     if not text:
         text = f"doveadm_password = {secrets.token_urlsafe(32)}"
         __utils__["mailserver_secret.write"](path, text + "\n")
+        _reload(settings)
     master_pub = os.path.join(__opts__["pki_dir"], "minion_master.pub")
     return __utils__["mailserver_seal.seal"](master_pub, json.dumps({"conf": text}).encode())
 
@@ -113,7 +115,7 @@ def replication_secret_import(sealed):
     Write the replication secret the master sealed to this minion's key (``salt-run
     mailserver.pair_replica``); True when it changed.
     """
-    _, path = _replication()
+    settings, path = _replication()
     key_path = os.path.join(__opts__["pki_dir"], "minion.pem")
     try:
         text = json.loads(__utils__["mailserver_seal.unseal"](key_path, sealed))["conf"]
@@ -124,4 +126,34 @@ def replication_secret_import(sealed):
     if __utils__["mailserver_secret.read"](path) == text:
         return False
     __utils__["mailserver_secret.write"](path, text + "\n")
+    _reload(settings)
     return True
+
+
+def _reload(settings):
+    """A running Dovecot reads a new secret at once (a stopped one when it starts)."""
+    service = settings["dovecot"]["service"]
+    if __salt__["service.status"](service):
+        __salt__["service.reload"](service)
+
+
+def check_items(settings):
+    """
+    The status check's replication item (none without a partner): every user's last sync
+    with the partner succeeded, as Dovecot's replicator reports it.
+    """
+    partner = settings["cluster"]["partner"]
+    if not partner:
+        return []
+    name = f"mailbox replication with {partner}"
+    ret = __salt__["cmd.run_all"](
+        ["doveadm", "replicator", "status", "*"], python_shell=False, ignore_retcode=True
+    )
+    if ret["retcode"] != 0:
+        return [{"name": name, "ok": False, "detail": ret["stderr"] or "doveadm failed"}]
+    # username, priority, fast sync, full sync, success sync, failed ("y" or "-")
+    rows = [line.split() for line in ret["stdout"].splitlines()[1:] if line.strip()]
+    failed = sorted(row[0] for row in rows if row[-1] == "y")
+    if failed:
+        return [{"name": name, "ok": False, "detail": "last sync failed: " + ", ".join(failed)}]
+    return [{"name": name, "ok": True, "detail": f"{len(rows)} mailboxes, last syncs succeeded"}]

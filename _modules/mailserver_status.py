@@ -267,6 +267,7 @@ def check():
         + _store_check()
         + _queue_check()
         + __salt__["mailserver_backup.check_items"](settings)
+        + __salt__["mailserver_cluster.check_items"](settings)
     )
     return judge(checks)
 

@@ -188,8 +188,13 @@ def test_dovecot_conf_serves_the_model_s_ports_mailboxes_and_certificate(modules
     assert "ssl_cert = </etc/mailserver/tls/fullchain.pem\n" in text
     assert "ssl_key = </etc/mailserver/tls/privkey.pem\n" in text
     assert "ssl = required\n" in text and "disable_plaintext_auth = yes\n" in text
-    assert "home=/mail/decrypted-mail/vhosts/%d/%n" in text
-    assert "mail_location = maildir:~/Maildir:VOLATILEDIR=/run/dovecot-volatile/%d/%n\n" in text
+    # the mail and the Sieve scripts in the store, the home (locks only) on tmpfs
+    mailbox = "/mail/decrypted-mail/vhosts/%d/%n"
+    assert "home=/run/dovecot-volatile/%d/%n" in text
+    assert (
+        f"mail_location = maildir:{mailbox}/Maildir:VOLATILEDIR=/run/dovecot-volatile/%d/%n\n"
+    ) in text
+    assert f"sieve = file:{mailbox}/sieve;active={mailbox}/.dovecot.sieve\n" in text
     assert "maildir_copy_with_hardlinks = no" in text  # EncFS paranoia: no hard links
     # the formula's Sieve: spam into Junk before the user's filters, learning from moves
     assert "sieve_before = /etc/dovecot/sieve/before.d\n" in text
@@ -564,13 +569,20 @@ def test_a_replica_pair_replicates_over_tls_and_waits_for_its_secret_and_partner
     conf = rendered(modules, "mailserver.dovecot.config", "/etc/dovecot/dovecot.conf", pillar)
     assert "mail_plugins = $mail_plugins quota notify replication" in conf
     assert "mail_replica = tcps:mx2.example.com:12345" in conf
-    assert "ssl_client_ca_file = /etc/dovecot/replication-ca.pem" in conf
     assert "!include_try /etc/dovecot/private/replication.conf" in conf
-    # no certificate of the partner in the mine, no secret yet: the run says what to do
+    # no certificate of the partner in the mine yet: the system's CAs alone verify it
+    assert "ssl_client_ca_dir = /etc/ssl/certs\n" in conf
+    assert "ssl_client_ca_file" not in conf
+    # no secret yet: the run says what to do
     ids = {c["__id__"]: c for c in low(modules, "mailserver.dovecot.config", pillar)}
-    assert "mailserver-dovecot-config-test-fail-without-changes-replication-ca" in ids
+    assert ids["mailserver-dovecot-config-file-replication-ca"]["fun"] == "absent"
     secret = ids["mailserver-dovecot-config-test-fail-without-changes-replication-secret"]
-    assert "salt-run mailserver.pair_replica" in secret["name"]
-    # without a replica: none of it
+    assert "salt-run mailserver.pair_replica" in secret["comment"]
+    dropin = ids["mailserver-dovecot-config-file-replication-dropin"]
+    assert dropin["fun"] == "managed"  # the catch-up after each start
+    # without a replica: none of it, and what an earlier partner left goes
     plain = rendered(modules, "mailserver.dovecot.config", "/etc/dovecot/dovecot.conf")
     assert "replication" not in plain and "mail_replica" not in plain
+    ids = {c["__id__"]: c for c in low(modules, "mailserver.dovecot.config")}
+    for what in ("ca", "dropin"):
+        assert ids[f"mailserver-dovecot-config-file-replication-{what}"]["fun"] == "absent"

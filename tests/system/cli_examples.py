@@ -18,6 +18,9 @@ IN_PROCESS = {
     "mailserver_status.judge",
     "mailserver_backup.check_items",
     "mailserver_backup.export_sealed",
+    "mailserver_cluster.check_items",
+    "mailserver_cluster.replication_secret_export",
+    "mailserver_cluster.replication_secret_import",
 }
 # Examples that judge the host: they exit 1 when a check fails
 JUDGES = {

@@ -26,6 +26,7 @@ MODULES = [
     "mailserver_accounts",
     "mailserver_backup",
     "mailserver_bind",
+    "mailserver_cluster",
     "mailserver_dkim",
     "mailserver_dns",
     "mailserver_firewall",

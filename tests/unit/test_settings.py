@@ -392,6 +392,36 @@ def test_the_primary_and_the_replica_are_each_others_partner(model):
     assert model(cluster={"hosts": CLUSTER})["cluster"]["partner"] == ""
 
 
+REPLICATOR = """username                                           priority fast sync full sync success sync failed
+alice@example.com                                  none     00:00:03  00:12:01  00:00:03     -
+bob@example.com                                    none     00:03:10  00:12:01  00:03:10     {}
+"""
+
+
+def test_the_status_check_reports_a_failed_replication(model, minion):
+    hosts = {**CLUSTER, "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]}}
+    settings = model(cluster={"hosts": hosts})
+    check = minion.mods["mailserver_cluster"].check_items
+
+    def replicator(failed, retcode=0):
+        out = {"retcode": retcode, "stdout": REPLICATOR.format(failed), "stderr": ""}
+        minion.salt["cmd.run_all"] = lambda *a, **kw: out
+
+    replicator("-")
+    [item] = check(settings)
+    assert item == {
+        "name": "mailbox replication with mx2.example.com",
+        "ok": True,
+        "detail": "2 mailboxes, last syncs succeeded",
+    }
+    replicator("y")
+    assert check(settings)[0]["detail"] == "last sync failed: bob@example.com"
+    replicator("-", retcode=75)
+    assert not check(settings)[0]["ok"]
+    # a host without a partner has no such item
+    assert check(model(cluster={"hosts": CLUSTER})) == []
+
+
 @pytest.mark.parametrize(
     ("hosts", "message"),
     [
