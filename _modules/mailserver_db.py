@@ -100,6 +100,11 @@ def _db():
         "postfix_dir": model["postfix"]["sql_dir"],
         "postfix_group": model["postfix"]["group"],
         "dovecot_file": model["dovecot"]["sql_file"],
+        # with a replication partner, mailboxes of this host alone: the upgrade guard's
+        # probe, which each host logs into for itself (made on both hosts, never replicated)
+        "host_local": [
+            a for a in [model["updates"]["guard"]["probe"]] if a and model["cluster"]["partner"]
+        ],
     }
 
 
@@ -245,6 +250,30 @@ def _ident(name):
     return name
 
 
+def _dovecot_queries(host_local):
+    """Dovecot's queries; the mailboxes in ``host_local`` carry ``noreplicate`` (Dovecot's
+    replicator leaves them out) and are not iterated for replication."""
+    if not host_local:
+        return DOVECOT_QUERIES
+    listed = ", ".join(f"'{_address(a)}'" for a in host_local)
+    return {
+        **DOVECOT_QUERIES,
+        "user_query": DOVECOT_QUERIES["user_query"].replace(
+            " FROM virtual_users",
+            f", IF(email IN ({listed}), 'y', NULL) AS noreplicate FROM virtual_users",
+            1,
+        ),
+        "iterate_query": f"{DOVECOT_QUERIES['iterate_query']} WHERE email NOT IN ({listed})",
+    }
+
+
+def _address(addr):
+    local, _, domain = addr.partition("@")
+    if not (local and domain) or not all(c.isalnum() or c in "-_.@" for c in addr):
+        raise ValueError(f"not a plain address: {addr!r}")
+    return addr
+
+
 def _client_files(db, password):
     """{path: (text, group, mode)} of the Postfix and Dovecot files that hold the credential."""
     database, user, socket = db["database"], db["reader"], db["socket"]
@@ -262,7 +291,7 @@ def _client_files(db, password):
         "driver = mysql",
         f"connect = host={socket} dbname={database} user={user} password={password}",
         "default_pass_scheme = SHA512-CRYPT",
-    ] + [f"{key} = {query}" for key, query in DOVECOT_QUERIES.items()]
+    ] + [f"{key} = {query}" for key, query in _dovecot_queries(db.get("host_local", [])).items()]
     files[db["dovecot_file"]] = ("\n".join(lines) + "\n", None, 0o600)
     return files
 

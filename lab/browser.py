@@ -45,7 +45,8 @@ def start_driver() -> None:
 
 
 def spki_pin(addr: str = MX1.ip4, port: int = 443) -> str:
-    """base64 SHA-256 of the public key of the certificate mx1 serves (Chromium's pin)."""
+    """base64 SHA-256 of the public key of the certificate served at ``addr`` (Chromium's
+    pin)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
@@ -59,13 +60,19 @@ def spki_pin(addr: str = MX1.ip4, port: int = 443) -> str:
 
 class Browser:
     """One headless Chromium session on the peer. ``family`` picks the address every name of
-    ``names`` maps to (mx1's IPv4 or IPv6 address)."""
+    ``names`` maps to (``host``'s IPv4 or IPv6 address, mx1's unless told)."""
 
-    def __init__(self, names: list[str], family: str = "ipv4", artifacts: str = "webmail"):
+    def __init__(
+        self,
+        names: list[str],
+        family: str = "ipv4",
+        artifacts: str = "webmail",
+        host: config.Host = MX1,
+    ):
         from selenium import webdriver
 
         start_driver()
-        addr = MX1.ip4 if family == "ipv4" else f"[{MX1.ip6}]"
+        addr = host.ip4 if family == "ipv4" else f"[{host.ip6}]"
         self.family = family
         self.dir = ARTIFACTS / artifacts
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -75,7 +82,7 @@ class Browser:
             "--no-sandbox",  # root in a container
             "--disable-dev-shm-usage",
             "--window-size=1280,900",
-            f"--ignore-certificate-errors-spki-list={spki_pin()}",
+            f"--ignore-certificate-errors-spki-list={spki_pin(host.ip4)}",
             "--host-resolver-rules=" + ", ".join(f"MAP {n} {addr}" for n in names),
         ):
             opts.add_argument(arg)

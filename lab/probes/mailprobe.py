@@ -14,6 +14,7 @@ import contextlib
 import email.utils
 import imaplib
 import json
+import re
 import smtplib
 import socket
 import ssl
@@ -128,9 +129,10 @@ def imap(args) -> dict:
             typ, data = conn.getquotaroot("INBOX")
             # [[b'"INBOX" "User quota"'], [b'"User quota" (STORAGE 12 2097152)']]
             out["quota"] = [d.decode() for d in data[1] if d] if typ == "OK" else []
-        if args.folder and (args.move_to or args.delete):
-            # as a mail client moves a message (RFC 6851 MOVE) or deletes it (EXPUNGE)
-            out["stage"] = "move" if args.move_to else "delete"
+        if args.folder and (args.move_to or args.delete or args.flag):
+            # as a mail client moves a message (RFC 6851 MOVE), deletes it (EXPUNGE) or
+            # flags it (STORE)
+            out["stage"] = "move" if args.move_to else "delete" if args.delete else "flag"
             typ, _ = conn.select(f'"{args.folder}"')
             typ, data = conn.uid("SEARCH", "SUBJECT", f'"{args.subject}"')
             uids = b",".join(data[0].split() if typ == "OK" else []).decode()
@@ -139,6 +141,8 @@ def imap(args) -> dict:
             if args.move_to:
                 typ, data = conn.uid("MOVE", uids, f'"{args.move_to}"')
                 out["response"] = [str(d) for d in data if d]
+            elif args.flag:
+                typ, _ = conn.uid("STORE", uids, "+FLAGS.SILENT", f"({args.flag})")
             else:
                 conn.uid("STORE", uids, "+FLAGS.SILENT", "(\\Deleted)")
                 typ, _ = conn.expunge()
@@ -155,10 +159,17 @@ def imap(args) -> dict:
                 criteria = ["BODY", f'"{args.body}"']
             typ, data = conn.search(None, *criteria)
             for num in data[0].split():
-                typ, msg = conn.fetch(num, "(BODY.PEEK[])")
+                typ, msg = conn.fetch(num, "(FLAGS BODY.PEEK[])")
                 raw = msg[0][1].decode(errors="replace")
                 head = raw.split("\r\n\r\n", 1)[0]
-                out["messages"].append({"headers": head, "body": raw[len(head) :].strip()})
+                flags = re.search(rb"FLAGS \(([^)]*)\)", msg[0][0])
+                out["messages"].append(
+                    {
+                        "headers": head,
+                        "body": raw[len(head) :].strip(),
+                        "flags": flags.group(1).decode().split() if flags else [],
+                    }
+                )
         out["ok"] = True
         return out
     except imaplib.IMAP4.error as exc:
@@ -247,6 +258,7 @@ def main() -> int:
     p.add_argument("--quota", action="store_true")
     p.add_argument("--move-to", help="move the messages with --subject from --folder here")
     p.add_argument("--delete", action="store_true", help="delete (and expunge) them instead")
+    p.add_argument("--flag", help="add this flag (\\Flagged) to them instead")
     sub.choices["sieve"].add_argument("--name", default="lab")
     args = parser.parse_args()
     result = {"smtp": smtp, "imap": imap, "sieve": sieve}[args.cmd](args)

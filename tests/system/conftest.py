@@ -165,11 +165,11 @@ class LabSession:
         """A salt CLI call's JSON output, merged over minions (``{minion: return}``)."""
         return master.json_docs(self.salt(*args, "--out=json", tool=tool).stdout)
 
-    def unlock_through_master(self) -> subprocess.CompletedProcess:
+    def unlock_through_master(self, host: str = "mx1") -> subprocess.CompletedProcess:
         """``salt-run mailserver.unlock mx1``, the passphrase on standard input, as an admin
         unlocks (the master seals it to the minion; its reactor restarts the services)."""
         return subprocess.run(
-            [master._bin("salt-run"), "-c", str(self.conf_dir), "mailserver.unlock", "mx1"],
+            [master._bin("salt-run"), "-c", str(self.conf_dir), "mailserver.unlock", host],
             input=mailhost.STORE_PASSPHRASE + "\n",
             capture_output=True,
             text=True,

@@ -11,6 +11,8 @@ before the next starts, while the peer keeps sending; a second run changes nothi
 from __future__ import annotations
 
 import collections
+import contextlib
+import json
 import re
 import threading
 import time
@@ -20,9 +22,10 @@ import pytest
 
 from lab import config, container, dns, mailhost, master
 from lab import lab as labmod
+from lab.browser import Browser
 from lab.until import Timeout, until
 from tests.system.conftest import report_row
-from tests.system.mailclients import PASSWORDS, imap, inbox, send25
+from tests.system.mailclients import DEFAULTS, PASSWORDS, imap, inbox, send25, submit
 from tests.system.test_spam import GTUBE, GTUBE_ADD_HEADER
 
 USER = "alice@example.com"
@@ -38,7 +41,7 @@ def cluster_pillar(mailserver: dict) -> dict:
     mailserver = {k: v for k, v in mailserver.items() if k != "hostname"}
     hosts = {
         MX1.fqdn: {"roles": ["primary"], "ipv4": [MX1.ip4], "ipv6": [MX1.ip6]},
-        MX2.fqdn: {"roles": ["backup_mx"], "ipv4": [MX2.ip4], "ipv6": [MX2.ip6]},
+        MX2.fqdn: {"roles": ["backup_mx", "replica"], "ipv4": [MX2.ip4], "ipv6": [MX2.ip6]},
     }
     return {**mailserver, "cluster": {"hosts": hosts}}
 
@@ -67,8 +70,14 @@ def cluster(mail):
     master.wait_ping(lab.conf_dir, "mx2")
     try:
         lab._converged = None  # mx1's pillar is not the example pillar now
+        # the replication secret, made on the primary, handed to the replica by the master
+        lab.salt("mx*", "saltutil.sync_all")
+        lab.salt("mx*", "saltutil.refresh_pillar")
+        paired = lab.salt_json("mailserver.pair_replica", "mx1", "mx2", tool="salt-run")
+        assert paired.get("paired"), paired
         converge(lab, "mx1")  # the primary first: its certificate goes into the mine
         converge(lab, "mx2")
+        converge(lab, "mx1")  # ... and now it learns the replica's (docs/multihost.md)
         records = []
         for host in ("mx1", "mx2"):
             records += lab.salt_json(host, "mailserver_dns.records")[host]
@@ -95,8 +104,12 @@ def numbered(lab, tag: str, numbers, rcpt: str = USER) -> None:
     lab.sh("peer", "\n".join(script))
 
 
-def inbox_numbers(lab, tag: str) -> collections.Counter:
-    out = imap(lab, USER, PASSWORDS[USER], folder="INBOX", subject=tag)
+def inbox_numbers(lab, tag: str, addr: str = MX1.ip4, wait: bool = False) -> collections.Counter:
+    """The numbers of ``tag``'s messages in alice's INBOX on the host at ``addr``, each with
+    how many times it is there (with ``wait``, none while the host does not answer yet)."""
+    out = imap(lab, USER, PASSWORDS[USER], addr=addr, folder="INBOX", subject=tag)
+    if wait and not out["ok"]:
+        return collections.Counter()
     assert out["ok"], out
     found = collections.Counter()
     for msg in out["messages"]:
@@ -305,3 +318,138 @@ def test_the_rolling_orchestration_applies_one_host_at_a_time_and_loses_nothing(
     rc, steps = orchestrate(lab)
     assert rc == 0 and all(v["result"] for v in steps), [(v["__id__"], v["comment"]) for v in steps]
     assert {v["__id__"]: v["changes"] for v in steps if v["changes"]} == {}
+
+
+# --- the replica: mx2 holds a copy of every mailbox, kept in step both ways ----------------
+
+
+def replicated(lab, case: str, tag: str, sent: int, timeout: float = 120) -> dict:
+    """Wait until all ``sent`` messages of ``tag`` can be read on mx2 over IMAPS, over IPv4
+    and IPv6; the row of the ``cluster`` table, seconds from now."""
+    start = time.monotonic()
+    want = collections.Counter(range(1, sent + 1))
+    for addr in (MX2.ip4, MX2.ip6):
+        with contextlib.suppress(Timeout):
+            until(
+                lambda a=addr: inbox_numbers(lab, tag, a, wait=True) == want,
+                f"{case} on mx2",
+                timeout,
+                1,
+            )
+    found = inbox_numbers(lab, tag, MX2.ip6)
+    row = {
+        "case": case,
+        "sent": sent,
+        "delivered": len(found),
+        "duplicated": sum(n - 1 for n in found.values()),
+        "lost": sent - len(found),
+        "seconds": round(time.monotonic() - start, 1),
+    }
+    report_row("cluster", COLUMNS, row)
+    assert found == want, (row, replication_logs(lab))
+    return row
+
+
+def replication_logs(lab) -> str:
+    """Dovecot's last lines on both hosts and each replicator's view (a failed sync's why)."""
+    return "\n".join(
+        f"--- {host}\n"
+        + lab.sh(host, "journalctl -q -o cat -u dovecot --since -5min | tail -30;"
+                 " doveadm replicator status '*'", check=False).stdout
+        for host in ("mx1", "mx2")
+    )  # fmt: skip
+
+
+def flags_on(lab, subject: str, addr: str, folder: str = "INBOX") -> list[set[str]]:
+    """The flags of each message with ``subject`` in alice's ``folder`` at ``addr``."""
+    out = imap(lab, USER, PASSWORDS[USER], addr=addr, folder=folder, subject=subject)
+    assert out["ok"], out
+    return [set(m["flags"]) for m in out["messages"]]
+
+
+def test_flags_and_moves_made_on_either_host_reach_the_other(cluster):
+    lab, subject = cluster, f"{RUN} both ways"
+    assert send25(lab, [USER], subject)["ok"]
+    until(lambda: flags_on(lab, subject, MX2.ip4), "the message on mx2", 60, interval=1)
+
+    def act(addr: str, folder: str, **change) -> None:
+        out = imap(lab, USER, PASSWORDS[USER], addr=addr, folder=folder, subject=subject, **change)
+        assert out["ok"], out
+
+    def seen(what: str, addr: str, folder: str, flags: set[str]) -> None:
+        """The one copy in ``folder`` at ``addr`` with ``flags``, none left elsewhere."""
+        other = "Archive" if folder == "INBOX" else "INBOX"
+        until(
+            lambda: (
+                [flags <= f for f in flags_on(lab, subject, addr, folder)] == [True]
+                and not flags_on(lab, subject, addr, other)
+            ),
+            what,
+            60,
+            interval=1,
+        )
+
+    act(MX2.ip4, "INBOX", flag="\\Flagged")
+    seen("a flag set on the replica, on the primary", MX1.ip4, "INBOX", {"\\Flagged"})
+    act(MX1.ip6, "INBOX", flag="\\Answered")
+    both = {"\\Flagged", "\\Answered"}
+    seen("a flag set on the primary, on the replica", MX2.ip6, "INBOX", both)
+    act(MX1.ip4, "INBOX", move_to="Archive")
+    seen("a move on the primary, on the replica", MX2.ip4, "Archive", both)
+    act(MX2.ip4, "Archive", move_to="INBOX")
+    seen("a move on the replica, on the primary", MX1.ip4, "INBOX", both)
+
+
+def test_a_locked_replica_catches_up_after_its_unlock(cluster):
+    lab, tag = cluster, f"{RUN}-locked"
+    assert lab.salt("mx2", "mailserver_store.lock", check=False).returncode == 0
+    until(lambda: mailhost.store_status("mx2").get("state") == "locked", "mx2 locked", 60)
+    numbered(lab, tag, range(1, 6))  # to the primary, while the replica is locked
+    counted(lab, "delivered while the replica is locked", tag, 5, timeout=90)
+    proc = lab.unlock_through_master("mx2")
+    assert "unlocked" in proc.stdout, proc.stdout + proc.stderr
+    row = replicated(lab, "replica unlocked, caught up", tag, 5)
+    assert row["seconds"] <= 60, row  # the replicator alone retries after 5 minutes
+
+
+def test_the_replication_secret_is_shared_and_root_s_alone(cluster):
+    """The same secret on both hosts, readable by root alone, in no pillar; the secrets
+    sweep (test_secrets.py) then searches every log, Salt cache, job return and event."""
+    lab = cluster
+    path = DEFAULTS["dovecot"]["replication"]["secret_file"]
+    secret = lab.sh("mx1", f"cat {path}").stdout.removeprefix("doveadm_password = ").strip()
+    assert len(secret) >= 40
+    for host in ("mx1", "mx2"):
+        assert lab.sh(host, f"stat -c '%U %a' {path}").stdout.split() == ["root", "600"]
+        assert lab.sh(host, f"cat {path}").stdout == f"doveadm_password = {secret}\n"
+    pillar = lab.salt_json("mx*", "pillar.items")
+    assert set(pillar) == {"mx1", "mx2"} and secret not in json.dumps(pillar)
+
+
+def test_doveadm_answers_the_partner_alone(cluster):
+    """The replication port is open to the other host of the pair, closed to the world."""
+    port = 12345
+    probe = "timeout 5 bash -c 'exec 3<>/dev/tcp/{}/{}' && echo open || echo closed"
+    for addr in (MX1.ip4, MX1.ip6):
+        assert cluster.sh("mx2", probe.format(addr, port)).stdout.strip() == "open", addr
+        assert cluster.sh("peer", probe.format(addr, port)).stdout.strip() == "closed", addr
+
+
+def test_clients_fail_over_to_the_replica_by_its_own_name(cluster):
+    """docs/multihost.md: while the primary is away users point their clients at the
+    replica's name. Submission there, IMAPS there, the webmail there."""
+    lab = cluster
+    subject = f"{RUN} from the replica"
+    sent = submit(lab, USER, ["bob@example.com"], subject, addr=MX2.ip4)
+    assert sent["ok"], sent
+    # relayed to the primary, delivered, replicated back: bob reads it on the replica
+    assert inbox(lab, "bob@example.com", subject, addr=MX2.ip6, timeout=60)
+    browser = Browser([MX2.fqdn], host=MX2, artifacts="multihost")
+    try:
+        browser.login(f"https://{MX2.fqdn}", USER, PASSWORDS[USER])
+        browser.open_message(f"{RUN}-replica #5")
+        browser.driver.switch_to.frame("messagecontframe")
+        body = browser.wait("#messagebody", "the message's body").text
+        assert f"end of {RUN}-replica #5" in body, body
+    finally:
+        browser.quit()

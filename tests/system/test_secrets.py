@@ -3,10 +3,11 @@ teardown): every secret the suite used, searched for everywhere a secret could l
 
 Secrets: the mailbox passwords, the store passphrases, the database reader's password, the
 Redis and rspamd web passwords, the webmail's session key, the upgrade guard's probe
-password, the DKIM, DNSSEC and TLS private keys. Places: the journal, /var/log and Salt's
-cache on every lab host; the process arguments on mx1 (sampled all along, lab/sweep.py); on
-the master its whole root (job cache, logs) and its event bus (recorded all along); the
-lab's apt proxy log. Hits must be 0."""
+password, the mailbox replication secret (where test_multihost made one), the DKIM, DNSSEC
+and TLS private keys. Places: the journal, /var/log and Salt's cache on every lab host; the
+process arguments on mx1 (sampled all along, lab/sweep.py); on the master its whole root
+(job cache, logs) and its event bus (recorded all along); the lab's apt proxy log. Hits
+must be 0."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ SECRET_FILES = {
     "webmail session key": DEFAULTS["webmail"]["key_file"],
     "upgrade guard's probe password": DEFAULTS["updates"]["guard"]["secret_file"],
     "backups' passphrase": DEFAULTS["backup"]["dir"] + "/passphrase",
+    # Dovecot's configuration line, "doveadm_password = <secret>" (test_multihost.py)
+    "mailbox replication secret": DEFAULTS["dovecot"]["replication"]["secret_file"],
 }
 # passphrases the store tests set and change (test_store.py)
 TEST_PASSPHRASES = ("alpha-7781", "omega-5512")
@@ -46,6 +49,7 @@ def secrets(lab) -> dict[str, str]:
     out.update({f"test passphrase {p}": p for p in TEST_PASSPHRASES})
     for name, path in SECRET_FILES.items():
         value = lab.sh("mx1", f"cat {path}", check=False).stdout.strip()
+        value = value.removeprefix("doveadm_password = ")
         if value:
             out[name] = value
     keys = lab.sh("mx1", f"find {DEFAULTS['dkim']['key_dir']} -type f", check=False).stdout

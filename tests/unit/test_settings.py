@@ -459,3 +459,17 @@ def test_a_bad_cluster_names_the_host_key_and_reason(model, hosts, message):
     with pytest.raises(SaltInvocationError) as err:
         model(cluster={"hosts": hosts})
     assert str(err.value).startswith(message)
+
+
+def test_the_guard_s_probe_mailbox_is_never_replicated():
+    """Each host of a pair logs into the probe mailbox for itself: replicated, its INBOX
+    made on both hosts apart would conflict (dsync: "GUIDs conflict")."""
+    from tests.unit.conftest import load
+
+    queries = load("mailserver_db")._dovecot_queries(["mailserver-guard@example.com"])
+    assert "IF(email IN ('mailserver-guard@example.com'), 'y', NULL) AS noreplicate" in (
+        queries["user_query"]
+    )
+    assert queries["iterate_query"].endswith("WHERE email NOT IN ('mailserver-guard@example.com')")
+    with pytest.raises(ValueError):
+        load("mailserver_db")._dovecot_queries(["x'; DROP TABLE virtual_users; --@a"])
