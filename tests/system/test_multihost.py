@@ -367,6 +367,14 @@ def flags_on(lab, subject: str, addr: str, folder: str = "INBOX") -> list[set[st
     return [set(m["flags"]) for m in out["messages"]]
 
 
+def test_mail_delivered_on_the_primary_is_read_on_the_replica(cluster):
+    lab, tag = cluster, f"{RUN}-replica"
+    numbered(lab, tag, range(1, 11))
+    counted(lab, "delivered on the primary", tag, 10, timeout=90)
+    row = replicated(lab, "read on the replica", tag, 10)
+    assert row["seconds"] <= 30, row
+
+
 def test_flags_and_moves_made_on_either_host_reach_the_other(cluster):
     lab, subject = cluster, f"{RUN} both ways"
     assert send25(lab, [USER], subject)["ok"]
