@@ -392,10 +392,11 @@ def test_the_primary_and_the_replica_are_each_others_partner(model):
     assert model(cluster={"hosts": CLUSTER})["cluster"]["partner"] == ""
 
 
-REPLICATOR = """username                                           priority fast sync full sync success sync failed
-alice@example.com                                  none     00:00:03  00:12:01  00:00:03     -
-bob@example.com                                    none     00:03:10  00:12:01  00:03:10     {}
-"""
+REPLICATOR = (  # doveadm replicator status '*'
+    "username             priority fast sync full sync success sync failed\n"
+    "alice@example.com    none     00:00:03  00:12:01  00:00:03     -\n"
+    "bob@example.com      none     00:03:10  00:12:01  00:03:10     {}\n"
+)
 
 
 def test_the_status_check_reports_a_failed_replication(model, minion):
