@@ -468,8 +468,9 @@ def test_the_guard_s_probe_mailbox_is_never_replicated():
     from tests.unit.conftest import load
 
     queries = load("mailserver_db")._dovecot_queries(["mailserver-guard@example.com"])
-    assert "IF(email IN ('mailserver-guard@example.com'), 'y', NULL) AS noreplicate" in (
-        queries["user_query"]
+    assert (
+        "IF(email IN ('mailserver-guard@example.com'), 'y', NULL) AS noreplicate"
+        in (queries["user_query"])
     )
     assert queries["iterate_query"].endswith("WHERE email NOT IN ('mailserver-guard@example.com')")
     with pytest.raises(ValueError):
