@@ -8,12 +8,17 @@ and a host that hands mail over to the primary verifies the primary's TLS agains
 import json
 import os
 import secrets
+import time
 
 from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "mailserver_cluster"
 
 MINE_FUNCTION = "mailserver_cluster.certificate"
+# how long the status check waits for the replicator's queued and re-asked syncs, and how
+# often it looks
+RESYNC_WAIT = 30
+POLL = 0.5
 
 
 def __virtual__():
@@ -137,23 +142,56 @@ def _reload(settings):
         __salt__["service.reload"](service)
 
 
-def check_items(settings):
+def _replicator_status():
+    """Dovecot's replicator's rows, ``(user, priority, failed)``; ``None`` and why when
+    doveadm cannot say."""
+    ret = __salt__["cmd.run_all"](
+        ["doveadm", "replicator", "status", "*"], python_shell=False, ignore_retcode=True
+    )
+    if ret["retcode"] != 0:
+        return None, ret["stderr"] or "doveadm failed"
+    # username, priority, fast sync, full sync, success sync, failed ("y" or "-")
+    rows = [line.split() for line in ret["stdout"].splitlines()[1:] if line.strip()]
+    return [(row[0], row[1], row[-1] == "y") for row in rows], ""
+
+
+def check_items(settings, wait=RESYNC_WAIT):
     """
     The status check's replication item (none without a partner): every user's last sync
     with the partner succeeded, as Dovecot's replicator reports it.
+
+    The replicator retries a failed sync only after 5 minutes, so a failure that has passed
+    (the partner restarted, both sides synced one user at once) would be reported for that
+    long: the users whose last sync failed are synced again now, at high priority, and the
+    item waits at most ``wait`` seconds for them and for the syncs already queued.
     """
     partner = settings["cluster"]["partner"]
     if not partner:
         return []
     name = f"mailbox replication with {partner}"
-    ret = __salt__["cmd.run_all"](
-        ["doveadm", "replicator", "status", "*"], python_shell=False, ignore_retcode=True
-    )
-    if ret["retcode"] != 0:
-        return [{"name": name, "ok": False, "detail": ret["stderr"] or "doveadm failed"}]
-    # username, priority, fast sync, full sync, success sync, failed ("y" or "-")
-    rows = [line.split() for line in ret["stdout"].splitlines()[1:] if line.strip()]
-    failed = sorted(row[0] for row in rows if row[-1] == "y")
+    deadline = time.monotonic() + wait
+    asked = []
+    while True:
+        rows, why = _replicator_status()
+        if rows is None:
+            return [{"name": name, "ok": False, "detail": why}]
+        queued = [user for user, priority, _ in rows if priority != "none"]
+        failed = sorted(user for user, _, failed in rows if failed)
+        if not failed and not queued:
+            detail = f"{len(rows)} mailboxes, last syncs succeeded"
+            return [{"name": name, "ok": True, "detail": detail}]
+        if time.monotonic() >= deadline:
+            break
+        for user in set(failed) - set(asked):
+            __salt__["cmd.run_all"](
+                ["doveadm", "replicator", "replicate", "-p", "high", user],
+                python_shell=False,
+                ignore_retcode=True,
+            )
+            asked.append(user)
+        time.sleep(POLL)
     if failed:
-        return [{"name": name, "ok": False, "detail": "last sync failed: " + ", ".join(failed)}]
-    return [{"name": name, "ok": True, "detail": f"{len(rows)} mailboxes, last syncs succeeded"}]
+        detail = "last sync failed: " + ", ".join(failed) + f" (asked again, waited {wait} s)"
+    else:
+        detail = f"{len(queued)} of {len(rows)} mailboxes still queued for a sync after {wait} s"
+    return [{"name": name, "ok": False, "detail": detail}]

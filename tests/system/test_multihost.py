@@ -308,7 +308,10 @@ def test_the_rolling_orchestration_applies_one_host_at_a_time_and_loses_nothing(
     order = [v["__id__"].removeprefix(prefix) for v in steps]
     assert order == ["highstate-mx1", "check-mx1", "highstate-mx2", "check-mx2"], order
     # each host's check passed before the next host's turn began
-    assert rc == 0 and all(v["result"] for v in steps), [(v["__id__"], v["comment"]) for v in steps]
+    assert rc == 0 and all(v["result"] for v in steps), (
+        [(v["__id__"], v["comment"]) for v in steps],
+        replication_logs(lab),
+    )
     check_mx1, highstate_mx2 = steps[1], steps[2]
     assert started(highstate_mx2) >= started(check_mx1) + check_mx1["duration"] / 1000
     for host in ("mx1", "mx2"):

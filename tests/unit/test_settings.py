@@ -395,7 +395,7 @@ def test_the_primary_and_the_replica_are_each_others_partner(model):
 REPLICATOR = (  # doveadm replicator status '*'
     "username             priority fast sync full sync success sync failed\n"
     "alice@example.com    none     00:00:03  00:12:01  00:00:03     -\n"
-    "bob@example.com      none     00:03:10  00:12:01  00:03:10     {}\n"
+    "bob@example.com      {}     00:03:10  00:12:01  00:03:10     {}\n"
 )
 
 
@@ -403,21 +403,45 @@ def test_the_status_check_reports_a_failed_replication(model, minion):
     hosts = {**CLUSTER, "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]}}
     settings = model(cluster={"hosts": hosts})
     check = minion.mods["mailserver_cluster"].check_items
+    asked = []
 
-    def replicator(failed, retcode=0):
-        out = {"retcode": retcode, "stdout": REPLICATOR.format(failed), "stderr": ""}
-        minion.salt["cmd.run_all"] = lambda *a, **kw: out
+    def replicator(*states, retcode=0):
+        """doveadm's answers: bob's (priority, failed) at each look, the last one after"""
+        states = list(states)
 
-    replicator("-")
+        def run_all(cmd, **kw):
+            if cmd[2] == "replicate":
+                asked.append(cmd[-1])
+                return {"retcode": 0, "stdout": "", "stderr": ""}
+            state = states.pop(0) if len(states) > 1 else states[0]
+            return {"retcode": retcode, "stdout": REPLICATOR.format(*state), "stderr": ""}
+
+        minion.salt["cmd.run_all"] = run_all
+
+    replicator(("none", "-"))
     [item] = check(settings)
     assert item == {
         "name": "mailbox replication with mx2.example.com",
         "ok": True,
         "detail": "2 mailboxes, last syncs succeeded",
     }
-    replicator("y")
-    assert check(settings)[0]["detail"] == "last sync failed: bob@example.com"
-    replicator("-", retcode=75)
+    assert asked == []
+    # a failure that has passed: asked again at high priority, queued, then synced
+    replicator(("none", "y"), ("high", "y"), ("none", "-"))
+    assert check(settings, wait=5)[0]["ok"]
+    assert asked == ["bob@example.com"]
+    # a failure that stays: asked again once, and reported after the wait
+    asked.clear()
+    replicator(("none", "y"))
+    [item] = check(settings, wait=1)
+    assert not item["ok"]
+    assert item["detail"] == "last sync failed: bob@example.com (asked again, waited 1 s)"
+    assert asked == ["bob@example.com"]
+    replicator(("high", "-"))
+    assert check(settings, wait=1)[0]["detail"] == (
+        "1 of 2 mailboxes still queued for a sync after 1 s"
+    )
+    replicator(("none", "-"), retcode=75)
     assert not check(settings)[0]["ok"]
     # a host without a partner has no such item
     assert check(model(cluster={"hosts": CLUSTER})) == []
