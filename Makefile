@@ -19,7 +19,7 @@ help:
 	@echo "make test-fast  unit and functional tests only (no containers, seconds)"
 	@echo "make lint       ruff, yamllint, salt-lint"
 	@echo "make docs       docs/configuration.md from the formula's defaults"
-	@echo "make bench      benchmarks in the lab, ~10 min (N=mailboxes SMOKE=1 MORE=1)"
+	@echo "make bench      benchmarks in the lab, ~10 min (N=mailboxes SMOKE=1 MORE=1; CLUSTER=1: two mail hosts instead, ~20 min)"
 	@echo "make lab-shell  a root shell in mx1 (HOST=peer for the peer)"
 	@echo "make lab-salt   the salt CLI against the demo master (ARGS=\"'mx*' test.ping\")"
 	@echo "make lab-down   tear the lab down"
@@ -76,4 +76,8 @@ lab-status: $(VENV)/.installed
 
 # Benchmarks (not timed tests): figures as ratios to a baseline measured in the same run.
 bench: deps
+ifdef CLUSTER
+	$(PY) -m pytest -q -s tests/system/bench_cluster.py
+else
 	$(PY) -m tests.bench.run $(if $(N),--mailboxes $(N)) $(if $(SMOKE),--smoke) $(if $(MORE),--more)
+endif
