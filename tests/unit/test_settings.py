@@ -258,7 +258,10 @@ def test_public_services_are_derived_once(model):
 def test_the_mailbox_layout_is_one_pattern(model):
     store = model()["store"]
     assert store["mailbox_dir"] == "/mail/decrypted-mail/vhosts/{domain}/{local}"
-    assert model()["dovecot"]["home"] == "/mail/decrypted-mail/vhosts/%d/%n"
+    dovecot = model()["dovecot"]
+    assert dovecot["mailbox"] == "/mail/decrypted-mail/vhosts/%d/%n"
+    # the home holds locks only (made with link(), which EncFS refuses): on tmpfs
+    assert dovecot["home"] == "/run/dovecot-volatile/%d/%n"
     assert store["subdirs"][0]["path"] == "vhosts"
 
 
