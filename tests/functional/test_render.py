@@ -586,3 +586,12 @@ def test_a_replica_pair_replicates_over_tls_and_waits_for_its_secret_and_partner
     ids = {c["__id__"]: c for c in low(modules, "mailserver.dovecot.config")}
     for what in ("ca", "dropin"):
         assert ids[f"mailserver-dovecot-config-file-replication-{what}"]["fun"] == "absent"
+
+
+def test_the_sieve_scripts_are_compiled_with_the_formula_s_dovecot_configuration(modules):
+    """The bug: sievec ran before dovecot.conf was written on a fresh host, against Debian's
+    default configuration, which loads neither imapsieve nor extprograms: the learning
+    scripts failed to compile at the first highstate, and never again (onchanges)."""
+    for chunk in low(modules, "mailserver.dovecot.config"):
+        if chunk["__id__"] == "mailserver-dovecot-config-cmd-run-sievec":
+            assert {"file": "mailserver-dovecot-config-file-managed"} in chunk["require"], chunk

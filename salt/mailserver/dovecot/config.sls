@@ -33,6 +33,24 @@ mailserver-dovecot-config-cmd-run-tmpfiles:
     - require:
       - file: mailserver-dovecot-config-file-managed-tmpfiles
 
+# Mailbox replication with the partner (docs/multihost.md): doveadm's TLS is verified
+# against the system's CAs and, once the partner has published it in the mine, its own
+# certificate (a self-signed one is trusted no other way); without a partner the file goes
+mailserver-dovecot-config-file-replication-ca:
+{%- if pem %}
+  file.managed:
+    - name: {{ replication.ca_file }}
+    - contents: {{ pem | json }}
+    - user: root
+    - group: root
+    - mode: "0644"
+{%- else %}
+  file.absent:
+    - name: {{ replication.ca_file }}
+{%- endif %}
+    - require_in:
+      - file: mailserver-dovecot-config-file-managed
+
 # The whole configuration in one file (Debian's conf.d is not included), checked by doveconf
 # before it replaces the running one.
 mailserver-dovecot-config-file-managed:
@@ -86,6 +104,8 @@ mailserver-dovecot-config-file-managed-learn:
     - group: root
     - mode: "0755"
 
+# compiled with the formula's configuration, which loads the plugins the scripts require
+# (imapsieve, extprograms' pipe): with Debian's default one the learning scripts fail
 mailserver-dovecot-config-cmd-run-sievec:
   cmd.run:
     - names:
@@ -93,23 +113,7 @@ mailserver-dovecot-config-cmd-run-sievec:
       - sievec {{ dovecot.sieve_dir }}/learn
     - onchanges:
       - file: mailserver-dovecot-config-file-managed-sieve
-
-# Mailbox replication with the partner (docs/multihost.md): doveadm's TLS is verified
-# against the system's CAs and, once the partner has published it in the mine, its own
-# certificate (a self-signed one is trusted no other way); without a partner the file goes
-mailserver-dovecot-config-file-replication-ca:
-{%- if pem %}
-  file.managed:
-    - name: {{ replication.ca_file }}
-    - contents: {{ pem | json }}
-    - user: root
-    - group: root
-    - mode: "0644"
-{%- else %}
-  file.absent:
-    - name: {{ replication.ca_file }}
-{%- endif %}
-    - require_in:
+    - require:
       - file: mailserver-dovecot-config-file-managed
 
 mailserver-dovecot-config-file-replication-dropin:
