@@ -3,8 +3,8 @@ direct delivery to the primary measured in the same round (the machines are nois
 
 The lab of tests/system/test_multihost.py (mx1 the primary, mx2 a backup MX and replica).
 Each round the peer's own Postfix sends ``MSBENCH_MESSAGES`` numbered messages (default 10)
-to alice, and each host's Dovecot is asked every 50 ms, on the host itself, whether all of
-them are in her INBOX (the lab's containers share one clock):
+to alice, and each host's store is looked at every 50 ms, on the host itself, for their
+files in her INBOX's Maildir (the lab's containers share one clock):
 
 - direct: from the send to all of them in the INBOX on mx1 (the baseline);
 - replica: from the same send to all of them in the INBOX on mx2 (replication's lag is the
@@ -32,12 +32,18 @@ MESSAGES = int(os.environ.get("MSBENCH_MESSAGES", "10"))
 
 def arrived(lab, host: str, tag: str, count: int, timeout: int = 180) -> float:
     """When (the lab's clock, epoch seconds) ``count`` messages of ``tag`` were all in
-    alice's INBOX on ``host``, as its Dovecot says, asked every 50 ms."""
+    alice's INBOX on ``host``: their files in its Maildir, looked for every 50 ms in the
+    store itself. Not through Dovecot: with a doveadm search every 50 ms on the replica the
+    messages did not show there within 3 minutes in two runs (the cause is not established;
+    such searches update the user's index on the replica while dsync writes to it)."""
+    location = lab.sh(host, f"doveadm user -f mail {USER}").stdout.strip()
+    maildir = location.split(":")[1]  # maildir:<path>:VOLATILEDIR=...
+    files = f"grep -lF -- 'Message-ID: <{tag}.' {maildir}/new/* {maildir}/cur/* 2>/dev/null"
     script = (
         f"end=$(( $(date +%s) + {timeout} ))\n"
-        f"while [ \"$(doveadm search -u {USER} mailbox INBOX header subject '{tag} #'"
-        f' | wc -l)" -lt {count} ]; do\n'
-        '  [ "$(date +%s)" -lt "$end" ] || exit 1\n'
+        f'while [ "$({files} | wc -l)" -lt {count} ]; do\n'
+        # at the deadline: which files there are
+        f'  [ "$(date +%s)" -lt "$end" ] || {{ {files}; exit 1; }}\n'
         "  sleep 0.05\n"
         "done\n"
         "date +%s.%N"
@@ -75,7 +81,7 @@ def one_round(lab, n: int) -> dict:
 
 def found(lab, host: str, tag: str) -> int:
     """How many messages of ``tag`` alice's INBOX on ``host`` holds."""
-    out = lab.sh(host, f"doveadm search -u {USER} mailbox INBOX header subject '{tag} #'")
+    out = lab.sh(host, f"doveadm search -u {USER} mailbox INBOX header message-id '{tag}.'")
     return len(out.stdout.splitlines())  # a line a message: its mailbox GUID and UID
 
 
