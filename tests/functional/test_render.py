@@ -589,9 +589,12 @@ def test_a_replica_pair_replicates_over_tls_and_waits_for_its_secret_and_partner
 
 
 def test_the_sieve_scripts_are_compiled_with_the_formula_s_dovecot_configuration(modules):
-    """The bug: sievec ran before dovecot.conf was written on a fresh host, against Debian's
-    default configuration, which loads neither imapsieve nor extprograms: the learning
-    scripts failed to compile at the first highstate, and never again (onchanges)."""
+    """The bug: on a fresh host sievec compiled against Debian's default configuration,
+    which loads neither imapsieve nor extprograms (it ran before dovecot.conf was written,
+    and asked the running Dovecot, which knew only its old one): the learning scripts failed
+    to compile at the first highstate, and never again (onchanges)."""
     for chunk in low(modules, "mailserver.dovecot.config"):
         if chunk["__id__"] == "mailserver-dovecot-config-cmd-run-sievec":
             assert {"file": "mailserver-dovecot-config-file-managed"} in chunk["require"], chunk
+            # the file itself, not a running Dovecot's configuration of before
+            assert chunk["name"].startswith("sievec -c /etc/dovecot/dovecot.conf "), chunk

@@ -105,12 +105,14 @@ mailserver-dovecot-config-file-managed-learn:
     - mode: "0755"
 
 # compiled with the formula's configuration, which loads the plugins the scripts require
-# (imapsieve, extprograms' pipe): with Debian's default one the learning scripts fail
+# (imapsieve, extprograms' pipe): read from the file (-c), after it is written; without -c
+# sievec asks a running Dovecot, which answers with the configuration it started with
+# (Debian's default at the first highstate), and the learning scripts fail
 mailserver-dovecot-config-cmd-run-sievec:
   cmd.run:
     - names:
-      - sievec {{ dovecot.sieve_dir }}/before.d
-      - sievec {{ dovecot.sieve_dir }}/learn
+      - sievec -c {{ dovecot.config_file }} {{ dovecot.sieve_dir }}/before.d
+      - sievec -c {{ dovecot.config_file }} {{ dovecot.sieve_dir }}/learn
     - onchanges:
       - file: mailserver-dovecot-config-file-managed-sieve
     - require:
