@@ -133,6 +133,14 @@ def counted(lab, case: str, tag: str, sent: int, timeout: float) -> dict:
         )
     except Timeout:
         found = inbox_numbers(lab, tag)
+    row = reported(case, sent, found, start)
+    assert row["duplicated"] == 0 and row["lost"] == 0, (row, mail_logs(lab))
+    return row
+
+
+def reported(case: str, sent: int, found: collections.Counter, start: float) -> dict:
+    """The row of the ``cluster`` table for ``sent`` numbered messages of which ``found``
+    arrived (with how many times each), seconds since ``start``; added to the table."""
     row = {
         "case": case,
         "sent": sent,
@@ -142,7 +150,6 @@ def counted(lab, case: str, tag: str, sent: int, timeout: float) -> dict:
         "seconds": round(time.monotonic() - start, 1),
     }
     report_row("cluster", COLUMNS, row)
-    assert row["duplicated"] == 0 and row["lost"] == 0, (row, mail_logs(lab))
     return row
 
 
@@ -157,14 +164,15 @@ def queued_on(lab, host: str, tag: str) -> int:
     return count
 
 
+def on_each(lab, hosts: tuple[str, ...], script: str) -> str:
+    """What ``script`` prints on each of ``hosts``, each under its name (a failure's why)."""
+    return "\n".join(f"--- {h}\n" + lab.sh(h, script, check=False).stdout for h in hosts)
+
+
 def mail_logs(lab) -> str:
     """The last Postfix lines of the peer and mx2 (what a failed hand-over shows)."""
-    return "\n".join(
-        f"--- {host}\n"
-        + lab.sh(host, "journalctl -q -o cat --since -5min | grep -E 'postfix|rspamd|milter'"
-                 " | tail -40", check=False).stdout
-        for host in ("peer", "mx2")
-    )  # fmt: skip
+    script = "journalctl -q -o cat --since -5min | grep -E 'postfix|rspamd|milter' | tail -40"
+    return on_each(lab, ("peer", "mx2"), script)
 
 
 def test_the_backup_mx_refuses_unknown_recipients_at_rcpt(cluster):
@@ -340,27 +348,17 @@ def replicated(lab, case: str, tag: str, sent: int, timeout: float = 120) -> dic
                 1,
             )
     found = inbox_numbers(lab, tag, MX2.ip6)
-    row = {
-        "case": case,
-        "sent": sent,
-        "delivered": len(found),
-        "duplicated": sum(n - 1 for n in found.values()),
-        "lost": sent - len(found),
-        "seconds": round(time.monotonic() - start, 1),
-    }
-    report_row("cluster", COLUMNS, row)
+    row = reported(case, sent, found, start)
     assert found == want, (row, replication_logs(lab))
     return row
 
 
 def replication_logs(lab) -> str:
     """Dovecot's last lines on both hosts and each replicator's view (a failed sync's why)."""
-    return "\n".join(
-        f"--- {host}\n"
-        + lab.sh(host, "journalctl -q -o cat -u dovecot --since -5min | tail -30;"
-                 " doveadm replicator status '*'", check=False).stdout
-        for host in ("mx1", "mx2")
-    )  # fmt: skip
+    script = (
+        "journalctl -q -o cat -u dovecot --since -5min | tail -30; doveadm replicator status '*'"
+    )
+    return on_each(lab, ("mx1", "mx2"), script)
 
 
 def flags_on(lab, subject: str, addr: str, folder: str = "INBOX") -> list[set[str]]:
