@@ -170,7 +170,7 @@ def check_items(settings, wait=RESYNC_WAIT):
         return []
     name = f"mailbox replication with {partner}"
     deadline = time.monotonic() + wait
-    asked = []
+    asked = set()
     while True:
         rows, why = _replicator_status()
         if rows is None:
@@ -182,13 +182,13 @@ def check_items(settings, wait=RESYNC_WAIT):
             return [{"name": name, "ok": True, "detail": detail}]
         if time.monotonic() >= deadline:
             break
-        for user in set(failed) - set(asked):
+        for user in sorted(set(failed) - asked):
             __salt__["cmd.run_all"](
                 ["doveadm", "replicator", "replicate", "-p", "high", user],
                 python_shell=False,
                 ignore_retcode=True,
             )
-            asked.append(user)
+            asked.add(user)
         time.sleep(POLL)
     if failed:
         detail = "last sync failed: " + ", ".join(failed) + f" (asked again, waited {wait} s)"

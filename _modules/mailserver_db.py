@@ -95,6 +95,7 @@ def _db():
     """The model's MariaDB settings (socket, database, reader, secret file) and the paths of
     the client files that carry the reader's credential."""
     model = __salt__["mailserver.current"]()
+    probe = model["updates"]["guard"]["probe"]
     return {
         **model["mariadb"],
         "postfix_dir": model["postfix"]["sql_dir"],
@@ -102,9 +103,7 @@ def _db():
         "dovecot_file": model["dovecot"]["sql_file"],
         # with a replication partner, mailboxes of this host alone: the upgrade guard's
         # probe, which each host logs into for itself (made on both hosts, never replicated)
-        "host_local": [
-            a for a in [model["updates"]["guard"]["probe"]] if a and model["cluster"]["partner"]
-        ],
+        "host_local": [probe] if probe and model["cluster"]["partner"] else [],
     }
 
 
