@@ -214,19 +214,24 @@ def message(i, rnd, to):
 
 
 def deliver(user, seconds):
-    """LMTP from CONNECTIONS connections for SECONDS: (delivered, refused, seconds). A
-    refused message (the server's temporary error) is counted, and the connection goes on."""
+    """LMTP from CONNECTIONS connections for SECONDS: (delivered, the refusals' replies,
+    seconds). A refused message (the server's temporary error) is counted with the server's
+    reply, and the connection goes on."""
     stop = time.monotonic() + seconds
 
     def worker(n):
-        rnd, sent, refused = random.Random(n), 0, 0
+        rnd, sent, refused = random.Random(n), 0, []
         lmtp = smtplib.LMTP(f"{RUN}/lmtp", timeout=60)
         while time.monotonic() < stop:
             try:
                 lmtp.sendmail("bench@example.net", [user], message(sent, rnd, user))
                 sent += 1
-            except smtplib.SMTPResponseException:
-                refused += 1
+            except smtplib.SMTPResponseException as exc:
+                refused.append(f"{exc.smtp_code} {exc.smtp_error.decode(errors='replace')}")
+                lmtp.rset()
+            except smtplib.SMTPRecipientsRefused as exc:
+                refused.extend(f"{code} {text.decode(errors='replace')}"
+                               for code, text in exc.recipients.values())  # fmt: skip
                 lmtp.rset()
         lmtp.quit()
         return sent, refused
@@ -235,7 +240,15 @@ def deliver(user, seconds):
     with concurrent.futures.ThreadPoolExecutor(CONNECTIONS) as pool:
         counts = list(pool.map(worker, range(CONNECTIONS)))
     took = time.monotonic() - start
-    return sum(c[0] for c in counts), sum(c[1] for c in counts), took
+    return sum(c[0] for c in counts), [r for c in counts for r in c[1]], took
+
+
+def stored(mnt, user):
+    """The messages in the user's INBOX on disk (Maildir's new/ and cur/)."""
+    top = f"{mnt}/{user}/Maildir"
+    return sum(
+        len(os.listdir(f"{top}/{sub}")) for sub in ("new", "cur") if os.path.isdir(f"{top}/{sub}")
+    )
 
 
 def sessions(user, clients, seconds):
@@ -330,7 +343,9 @@ def main():
             delivered, refused, took = deliver(users[b], seconds)
             results["backends"][b] = {
                 "delivered": delivered,
-                "refused": refused,
+                "refused": len(refused),
+                "replies": sorted({r.split(" [", 1)[0] for r in refused}),
+                "stored": stored(mounts[b], users[b]),
                 "per_second": delivered / took,
                 "imap": sessions(users[b], clients, seconds),
             }
