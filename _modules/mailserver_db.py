@@ -78,10 +78,10 @@ DOVECOT_QUERIES = {
         "AND email NOT IN (SELECT email FROM locked_mailboxes)"
     ),
     "user_query": (
-        "SELECT email AS user, CONCAT('*:bytes=', quota) AS quota_rule "
+        "SELECT email AS user, CONCAT('*:bytes=', quota) AS quota_rule{more} "
         "FROM virtual_users WHERE email='%u'"
     ),
-    "iterate_query": "SELECT email AS user FROM virtual_users",
+    "iterate_query": "SELECT email AS user FROM virtual_users{more}",
 }
 
 
@@ -252,18 +252,14 @@ def _ident(name):
 def _dovecot_queries(host_local):
     """Dovecot's queries; the mailboxes in ``host_local`` carry ``noreplicate`` (Dovecot's
     replicator leaves them out) and are not iterated for replication."""
-    if not host_local:
-        return DOVECOT_QUERIES
-    listed = ", ".join(f"'{_address(a)}'" for a in host_local)
-    return {
-        **DOVECOT_QUERIES,
-        "user_query": DOVECOT_QUERIES["user_query"].replace(
-            " FROM virtual_users",
-            f", IF(email IN ({listed}), 'y', NULL) AS noreplicate FROM virtual_users",
-            1,
-        ),
-        "iterate_query": f"{DOVECOT_QUERIES['iterate_query']} WHERE email NOT IN ({listed})",
-    }
+    more = {"user_query": "", "iterate_query": ""}
+    if host_local:
+        listed = ", ".join(f"'{_address(a)}'" for a in host_local)
+        more = {
+            "user_query": f", IF(email IN ({listed}), 'y', NULL) AS noreplicate",
+            "iterate_query": f" WHERE email NOT IN ({listed})",
+        }
+    return {key: query.format(more=more.get(key, "")) for key, query in DOVECOT_QUERIES.items()}
 
 
 def _address(addr):

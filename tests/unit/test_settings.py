@@ -502,3 +502,10 @@ def test_the_guard_s_probe_mailbox_is_never_replicated():
     assert queries["iterate_query"].endswith("WHERE email NOT IN ('mailserver-guard@example.com')")
     with pytest.raises(ValueError):
         load("mailserver_db")._dovecot_queries(["x'; DROP TABLE virtual_users; --@a"])
+    # without a host-local mailbox, the queries as they are
+    alone = load("mailserver_db")._dovecot_queries([])
+    assert alone["user_query"] == (
+        "SELECT email AS user, CONCAT('*:bytes=', quota) AS quota_rule "
+        "FROM virtual_users WHERE email='%u'"
+    )
+    assert alone["iterate_query"] == "SELECT email AS user FROM virtual_users"
