@@ -36,7 +36,6 @@ SECOND_LAB = (
     "test_hardening.py",
     "test_load.py",
     "test_multihost.py",
-    "test_tls_scan.py",
     "test_webmail.py",
 )
 IN_BOTH = ("test_secrets.py",)
