@@ -142,6 +142,26 @@ def _reload(settings):
         __salt__["service.reload"](service)
 
 
+def _last_error(settings, user):
+    """The last error Dovecot logged about ``user`` in the last 10 minutes, or ''."""
+    ret = __salt__["cmd.run_all"](
+        [
+            "journalctl",
+            "-q",
+            "-o",
+            "cat",
+            "-u",
+            settings["dovecot"]["service"],
+            "--since",
+            "-10min",
+        ],
+        python_shell=False,
+        ignore_retcode=True,
+    )
+    errors = [line for line in ret["stdout"].splitlines() if user in line and "Error:" in line]
+    return errors[-1].split("Error:", 1)[1].strip()[:300] if errors else ""
+
+
 def _replicator_status():
     """Dovecot's replicator's rows, ``(user, priority, failed)``; ``None`` and why when
     doveadm cannot say."""
@@ -162,15 +182,16 @@ def check_items(settings, wait=RESYNC_WAIT):
 
     The replicator retries a failed sync only after 5 minutes, so a failure that has passed
     (the partner restarted, both sides synced one user at once) would be reported for that
-    long: the users whose last sync failed are synced again now, at high priority, and the
-    item waits at most ``wait`` seconds for them and for the syncs already queued.
+    long: a user whose last sync failed and who has no sync pending is synced again now, at
+    high priority (again after each attempt that fails), and the item waits at most
+    ``wait`` seconds for them and for the syncs already queued. A failure that stays is
+    reported with the last error Dovecot logged for that user.
     """
     partner = settings["cluster"]["partner"]
     if not partner:
         return []
     name = f"mailbox replication with {partner}"
     deadline = time.monotonic() + wait
-    asked = set()
     while True:
         rows, why = _replicator_status()
         if rows is None:
@@ -182,16 +203,18 @@ def check_items(settings, wait=RESYNC_WAIT):
             return [{"name": name, "ok": True, "detail": detail}]
         if time.monotonic() >= deadline:
             break
-        for user in sorted(set(failed) - asked):
-            __salt__["cmd.run_all"](
-                ["doveadm", "replicator", "replicate", "-p", "high", user],
-                python_shell=False,
-                ignore_retcode=True,
-            )
-            asked.add(user)
+        for user, priority, user_failed in rows:
+            if user_failed and priority == "none":  # failed, and nothing pending for it
+                __salt__["cmd.run_all"](
+                    ["doveadm", "replicator", "replicate", "-p", "high", user],
+                    python_shell=False,
+                    ignore_retcode=True,
+                )
         time.sleep(POLL)
     if failed:
         detail = "last sync failed: " + ", ".join(failed) + f" (asked again, waited {wait} s)"
+        cause = _last_error(settings, failed[0])
+        detail += f"; {failed[0]}: {cause}" if cause else ""
     else:
         detail = f"{len(queued)} of {len(rows)} mailboxes still queued for a sync after {wait} s"
     return [{"name": name, "ok": False, "detail": detail}]

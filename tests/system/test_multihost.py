@@ -314,7 +314,10 @@ def test_the_rolling_orchestration_applies_one_host_at_a_time_and_loses_nothing(
         stream.join()
     prefix = "mailserver-orch-rolling-salt-state-"
     order = [v["__id__"].removeprefix(prefix) for v in steps]
-    assert order == ["highstate-mx1", "check-mx1", "highstate-mx2", "check-mx2"], order
+    assert order == ["highstate-mx1", "check-mx1", "highstate-mx2", "check-mx2"], (
+        [(v["__id__"], v["comment"]) for v in steps],
+        replication_logs(lab),
+    )
     # each host's check passed before the next host's turn began
     assert rc == 0 and all(v["result"] for v in steps), (
         [(v["__id__"], v["comment"]) for v in steps],

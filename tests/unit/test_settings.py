@@ -402,6 +402,13 @@ REPLICATOR = (  # doveadm replicator status '*'
 )
 
 
+JOURNAL = (  # journalctl -o cat -u dovecot
+    "doveadm(bob@example.com)<7><a>: Error: dsync(mx2.example.com): Couldn't lock\n"
+    "doveadm(alice@example.com)<8><b>: Error: dsync(mx2.example.com): other\n"
+    "doveadm(bob@example.com)<9><c>: Error: dsync(mx2.example.com): I/O has stalled\n"
+)
+
+
 def test_the_status_check_reports_a_failed_replication(model, minion):
     hosts = {**CLUSTER, "mx2.example.com": {"roles": ["replica"], "ipv4": ["198.51.100.11"]}}
     settings = model(cluster={"hosts": hosts})
@@ -413,6 +420,8 @@ def test_the_status_check_reports_a_failed_replication(model, minion):
         states = list(states)
 
         def run_all(cmd, **kw):
+            if cmd[0] == "journalctl":
+                return {"retcode": 0, "stdout": JOURNAL, "stderr": ""}
             if cmd[2] == "replicate":
                 asked.append(cmd[-1])
                 return {"retcode": 0, "stdout": "", "stderr": ""}
@@ -433,13 +442,17 @@ def test_the_status_check_reports_a_failed_replication(model, minion):
     replicator(("none", "y"), ("high", "y"), ("none", "-"))
     assert check(settings, wait=5)[0]["ok"]
     assert asked == ["bob@example.com"]
-    # a failure that stays: asked again once, and reported after the wait
+    # a failure that stays: asked again after each failed attempt, and reported after the
+    # wait with the last error Dovecot logged for the user
     asked.clear()
     replicator(("none", "y"))
     [item] = check(settings, wait=1)
     assert not item["ok"]
-    assert item["detail"] == "last sync failed: bob@example.com (asked again, waited 1 s)"
-    assert asked == ["bob@example.com"]
+    assert item["detail"] == (
+        "last sync failed: bob@example.com (asked again, waited 1 s); bob@example.com: "
+        "dsync(mx2.example.com): I/O has stalled"
+    )
+    assert len(asked) >= 2 and set(asked) == {"bob@example.com"}
     replicator(("high", "-"))
     assert check(settings, wait=1)[0]["detail"] == (
         "1 of 2 mailboxes still queued for a sync after 1 s"
