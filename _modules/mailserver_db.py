@@ -252,7 +252,7 @@ def _ident(name):
 def _dovecot_queries(host_local):
     """Dovecot's queries; the mailboxes in ``host_local`` carry ``noreplicate`` (Dovecot's
     replicator leaves them out) and are not iterated for replication."""
-    more = {"user_query": "", "iterate_query": ""}
+    more = {}
     if host_local:
         listed = ", ".join(f"'{_address(a)}'" for a in host_local)
         more = {

@@ -314,15 +314,9 @@ def test_the_rolling_orchestration_applies_one_host_at_a_time_and_loses_nothing(
         stream.join()
     prefix = "mailserver-orch-rolling-salt-state-"
     order = [v["__id__"].removeprefix(prefix) for v in steps]
-    assert order == ["highstate-mx1", "check-mx1", "highstate-mx2", "check-mx2"], (
-        [(v["__id__"], v["comment"]) for v in steps],
-        replication_logs(lab),
-    )
+    assert order == ["highstate-mx1", "check-mx1", "highstate-mx2", "check-mx2"], said(lab, steps)
     # each host's check passed before the next host's turn began
-    assert rc == 0 and all(v["result"] for v in steps), (
-        [(v["__id__"], v["comment"]) for v in steps],
-        replication_logs(lab),
-    )
+    assert rc == 0 and all(v["result"] for v in steps), said(lab, steps)
     check_mx1, highstate_mx2 = steps[1], steps[2]
     assert started(highstate_mx2) >= started(check_mx1) + check_mx1["duration"] / 1000
     for host in ("mx1", "mx2"):
@@ -354,6 +348,11 @@ def replicated(lab, case: str, tag: str, sent: int, timeout: float = 120) -> dic
     row = reported(case, sent, found, start)
     assert found == want, (row, replication_logs(lab))
     return row
+
+
+def said(lab, steps: list[dict]) -> tuple:
+    """What an orchestration's steps said, and both replicators' view (a failed check's why)."""
+    return [(v["__id__"], v["comment"]) for v in steps], replication_logs(lab)
 
 
 def replication_logs(lab) -> str:
